@@ -1,0 +1,73 @@
+"""The hot core: each module has a compiled (Cython) twin and a pure-Python twin.
+
+The compiled twins are used when present; ``MULE_NO_EXTENSIONS=1`` (or a Python
+other than CPython) selects the pure-Python twins. Both give identical results;
+``IMPLEMENTATION`` says which is loaded. A missing compiled module never breaks
+the import: it falls back to the twin and says so in a debug log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from types import ModuleType
+
+from mule._core.errors import FramingError
+
+TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4")
+
+_log = logging.getLogger(__name__)
+
+
+def extensions_disabled() -> bool:
+    return bool(os.environ.get("MULE_NO_EXTENSIONS")) or platform.python_implementation() != "CPython"
+
+
+def load_twins(implementation: str) -> dict[str, ModuleType]:
+    """Import one twin of every core module: ``"cython"`` (suffix ``_c``) or ``"python"`` (``_py``)."""
+    suffix = {"cython": "_c", "python": "_py"}[implementation]
+    modules = {}
+    for name in TWIN_MODULES:
+        modules[name] = __import__(f"mule._core.{name}{suffix}", fromlist=["_"])
+    return modules
+
+
+def _select() -> tuple[str, dict[str, ModuleType]]:
+    if not extensions_disabled():
+        try:
+            return "cython", load_twins("cython")
+        except ImportError as exc:
+            _log.debug("compiled core unavailable, using the pure-Python twin: %s", exc)
+    return "python", load_twins("python")
+
+
+IMPLEMENTATION, _TWINS = _select()
+
+id_from_wire = _TWINS["_kadid"].id_from_wire
+id_to_wire = _TWINS["_kadid"].id_to_wire
+id_from_md4 = _TWINS["_kadid"].id_from_md4
+xor_distance = _TWINS["_kadid"].xor_distance
+common_prefix_length = _TWINS["_kadid"].common_prefix_length
+compare_distance = _TWINS["_kadid"].compare_distance
+closest_k = _TWINS["_kadid"].closest_k
+Reader = _TWINS["_framing"].Reader
+Writer = _TWINS["_framing"].Writer
+JitterSampler = _TWINS["_jitter"].JitterSampler
+md4 = _TWINS["_md4"].md4
+
+__all__ = [
+    "IMPLEMENTATION",
+    "FramingError",
+    "JitterSampler",
+    "Reader",
+    "Writer",
+    "closest_k",
+    "common_prefix_length",
+    "compare_distance",
+    "id_from_md4",
+    "id_from_wire",
+    "id_to_wire",
+    "md4",
+    "xor_distance",
+]

@@ -1,0 +1,61 @@
+"""The one interface every datagram transport implements.
+
+Receiving is open to the node; sending is not. The send function is handed out
+exactly once, by ``claim_sender``, and the shaper claims it when it is built, so
+nothing else can put bytes on the wire (tests/shaper proves nobody else calls it).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SendDatagram = Callable[[bytes, bytes], None]
+"""``send(destination, payload)``: hand one datagram to the network, never blocking."""
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    source: bytes
+    """The sender's raw I2P destination."""
+    payload: bytes
+
+
+class TransportError(Exception):
+    """The transport could not take a datagram (down, reconnecting, refused). The shaper treats it as congestion."""
+
+
+class SenderAlreadyClaimed(RuntimeError):
+    """``claim_sender`` was called twice: only one owner (the shaper) may send."""
+
+
+class Transport(abc.ABC):
+    """A datagram endpoint with one local I2P destination."""
+
+    _sender_claimed = False
+
+    def claim_sender(self) -> SendDatagram:
+        if self._sender_claimed:
+            raise SenderAlreadyClaimed("this transport's sender is already owned by a shaper")
+        self._sender_claimed = True
+        return self._send_datagram
+
+    @property
+    @abc.abstractmethod
+    def local_destination(self) -> bytes:
+        """Our own raw destination (available once open)."""
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def receive(self) -> Datagram:
+        """The next inbound datagram; waits until one arrives."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+        """Send one datagram; raise ``TransportError`` when it cannot go out. Only the shaper reaches this."""

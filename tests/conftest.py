@@ -1,0 +1,40 @@
+"""Shared test fixtures: both core twins, hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import mule._core as core
+
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+
+def _twin(implementation: str) -> SimpleNamespace:
+    """One twin of every core module, flattened into one namespace."""
+    try:
+        modules = core.load_twins(implementation)
+    except ImportError as exc:
+        if implementation == "cython" and os.environ.get("MULE_REQUIRE_EXTENSIONS"):
+            pytest.fail(f"compiled core required but not importable: {exc}")
+        pytest.skip(f"compiled core not built: {exc}")
+    merged: dict[str, object] = {"implementation": implementation}
+    for module in modules.values():
+        merged.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
+    return SimpleNamespace(**merged)
+
+
+@pytest.fixture(scope="session", params=["cython", "python"])
+def twin(request: pytest.FixtureRequest) -> SimpleNamespace:
+    """Each core twin in turn: every test that takes it runs once per implementation."""
+    return _twin(request.param)
+
+
+@pytest.fixture(scope="session")
+def both_twins() -> tuple[SimpleNamespace, SimpleNamespace]:
+    """The compiled and the pure-Python twin together, for differential tests."""
+    return _twin("cython"), _twin("python")
