@@ -20,6 +20,8 @@ class Reader:
     __slots__ = ("_data", "_offset")
 
     def __init__(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise FramingError("reader needs bytes")
         self._data = bytes(data)
         if not 0 <= offset <= len(self._data):
             raise FramingError("offset outside the buffer")

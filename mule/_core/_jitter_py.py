@@ -18,7 +18,7 @@ _U53_MAX = float((1 << 53) - 1)
 
 
 class JitterSampler:
-    __slots__ = ("_base", "_jitter", "_keystream", "_pool", "_next")
+    __slots__ = ("_base", "_jitter", "_keystream", "_next", "_pool")
 
     def __init__(self, base: float, jitter: float, seed: bytes | None = None) -> None:
         if not (math.isfinite(base) and math.isfinite(jitter)) or base < 0 or jitter <= 0:

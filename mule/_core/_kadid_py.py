@@ -29,7 +29,7 @@ def id_from_wire(data: bytes, offset: int = 0) -> int:
 
 def id_to_wire(value: int) -> bytes:
     """The 16-byte iMule wire form of a Kad ID."""
-    if not 0 <= value < _ID_LIMIT:
+    if not isinstance(value, int) or not 0 <= value < _ID_LIMIT:
         raise FramingError("kad id out of range")
     return b"".join(((value >> (96 - 32 * word)) & 0xFFFFFFFF).to_bytes(4, "little") for word in range(4))
 

@@ -41,5 +41,5 @@ def md4(data: bytes | bytearray | memoryview) -> bytes:
             a, b, c, d = d, _rotl(a + ((b & c) | (b & d) | (c & d)) + x[i] + _ROUND2, s), b, c
         for i, s in _R3:
             a, b, c, d = d, _rotl(a + (b ^ c ^ d) + x[i] + _ROUND3, s), b, c
-        state = [(v + w) & _MASK for v, w in zip(state, (a, b, c, d))]
+        state = [(v + w) & _MASK for v, w in zip(state, (a, b, c, d), strict=True)]
     return struct.pack("<4I", *state)
