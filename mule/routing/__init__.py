@@ -1,0 +1,1 @@
+"""The routing table: which peers we know, kept sans-IO (time is an argument)."""
