@@ -7,6 +7,8 @@ nothing else.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
 
 from mule._core.errors import FramingError
 
@@ -87,23 +89,54 @@ cdef class Reader:
 
 
 cdef class Writer:
-    cdef bytearray _buf
+    """Appends into a growable C buffer; ``getvalue`` copies it out once."""
 
-    def __init__(self):
-        self._buf = bytearray()
+    cdef unsigned char* _buf
+    cdef Py_ssize_t _len
+    cdef Py_ssize_t _cap
+
+    def __cinit__(self):
+        self._cap = 256
+        self._len = 0
+        self._buf = <unsigned char*>malloc(self._cap)
+        if self._buf == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self._buf)
 
     def __len__(self):
-        return len(self._buf)
+        return self._len
 
-    cdef inline _int(self, value, int size):
+    cdef unsigned char* _grow(self, Py_ssize_t n) except NULL:
+        """Room for ``n`` more bytes; returns where they go."""
+        cdef Py_ssize_t cap = self._cap
+        cdef unsigned char* grown
+        if self._len + n > cap:
+            while self._len + n > cap:
+                cap *= 2
+            grown = <unsigned char*>realloc(self._buf, cap)
+            if grown == NULL:
+                raise MemoryError()
+            self._buf = grown
+            self._cap = cap
+        grown = self._buf + self._len
+        self._len += n
+        return grown
+
+    cdef _int(self, value, int size):
         if not isinstance(value, int) or value < 0 or value >> (8 * size):
             raise FramingError(f"{value!r} does not fit {size} bytes")
         cdef uint64_t v = value
-        cdef unsigned char out[8]
+        cdef unsigned char* out = self._grow(size)
         cdef int i
         for i in range(size):
             out[i] = (v >> (8 * i)) & 0xFF
-        self._buf += out[:size]
+
+    cdef _bytes(self, data):
+        cdef bytes chunk = data if type(data) is bytes else bytes(data)
+        cdef Py_ssize_t n = len(chunk)
+        memcpy(self._grow(n), PyBytes_AS_STRING(chunk), n)
 
     def u8(self, value):
         self._int(value, 1)
@@ -127,26 +160,26 @@ cdef class Writer:
         words[1] = hi & 0xFFFFFFFF
         words[2] = lo >> 32
         words[3] = lo & 0xFFFFFFFF
-        cdef unsigned char out[16]
+        cdef unsigned char* out = self._grow(16)
         cdef int w, b
         for w in range(4):
             for b in range(4):
                 out[4 * w + b] = (words[w] >> (8 * b)) & 0xFF
-        self._buf += out[:16]
 
     def raw(self, data):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise FramingError("raw needs bytes")
-        self._buf += data
+        self._bytes(data)
 
     def string(self, data):
         """A u16 length, then the bytes."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise FramingError("string needs bytes")
-        if len(data) > 0xFFFF:
+        cdef bytes chunk = data if type(data) is bytes else bytes(data)
+        if len(chunk) > 0xFFFF:
             raise FramingError("string longer than 65535 bytes")
-        self._int(len(data), 2)
-        self._buf += data
+        self._int(len(chunk), 2)
+        self._bytes(chunk)
 
     def getvalue(self):
-        return bytes(self._buf)
+        return PyBytes_FromStringAndSize(<const char*>self._buf, self._len)
