@@ -16,15 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mule._core import closest_k, common_prefix_length
+from mule.kad.destination import hash_code
 
 BUCKET_SIZE = 10
 ID_BITS = 128
 _U64 = (1 << 64) - 1
-
-
-def destination_hash_code(destination: bytes) -> int:
-    """iMule's "IP-like" key for a destination: its first 4 bytes as a little-endian u32."""
-    return int.from_bytes(destination[:4], "little")
 
 
 @dataclass(slots=True)
@@ -78,12 +74,12 @@ class RoutingTable:
                 known.verified = True
                 self._verified[self._order.index(kad_id)] = True
             return True
-        hash_code = destination_hash_code(destination)
+        dest_key = hash_code(destination)
         bucket = self.bucket_of(kad_id)
-        if kad_id == self.own_id or hash_code in self._by_hash or self._buckets[bucket] >= BUCKET_SIZE:
+        if kad_id == self.own_id or dest_key in self._by_hash or self._buckets[bucket] >= BUCKET_SIZE:
             return False
         self._by_id[kad_id] = Contact(kad_id, destination, version, now, now, verified)
-        self._by_hash[hash_code] = kad_id
+        self._by_hash[dest_key] = kad_id
         self._buckets[bucket] += 1
         self._order.append(kad_id)
         self._hi = np.append(self._hi, np.uint64(kad_id >> 64))
@@ -95,7 +91,7 @@ class RoutingTable:
         contact = self._by_id.pop(kad_id, None)
         if contact is None:
             return False
-        del self._by_hash[destination_hash_code(contact.destination)]
+        del self._by_hash[hash_code(contact.destination)]
         self._buckets[self.bucket_of(kad_id)] -= 1
         slot = self._order.index(kad_id)
         del self._order[slot]

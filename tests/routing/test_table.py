@@ -7,17 +7,14 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mule.routing.table import BUCKET_SIZE, RoutingTable, destination_hash_code
+from mule.kad.destination import hash_code
+from mule.routing.table import BUCKET_SIZE, RoutingTable
 
 OWN_ID = 0x0123456789ABCDEF_0123456789ABCDEF
 
 
 def dest(n: int) -> bytes:
     return n.to_bytes(4, "little") + bytes(383)
-
-
-def test_hash_code_is_the_first_four_bytes_little_endian():
-    assert destination_hash_code(b"\x01\x02\x03\x04" + bytes(383)) == 0x04030201
 
 
 def test_full_bucket_keeps_old_contacts_and_refuses_newcomers():
@@ -75,4 +72,4 @@ def test_random_table_respects_every_bucket_bound():
     for contact in table.contacts():
         per_bucket[table.bucket_of(contact.kad_id)] = per_bucket.get(table.bucket_of(contact.kad_id), 0) + 1
     assert max(per_bucket.values()) == BUCKET_SIZE
-    assert len({destination_hash_code(c.destination) for c in table.contacts()}) == len(table)
+    assert len({hash_code(c.destination) for c in table.contacts()}) == len(table)
