@@ -8,6 +8,7 @@ replay a stream; production code never passes one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
@@ -28,3 +29,8 @@ class Keystream:
     def read(self, n: int) -> bytes:
         """The next ``n`` keystream bytes."""
         return self._encryptor.update(bytes(n))
+
+
+def substream_seed(seed: bytes | None, label: bytes) -> bytes | None:
+    """An independent seed per named stream, derived from one test seed (``None`` stays ``None``: fresh keys)."""
+    return None if seed is None else hashlib.sha256(label + b"\x00" + seed).digest()

@@ -59,6 +59,11 @@ class RoutingTable:
     def contacts(self) -> list[Contact]:
         return list(self._by_id.values())
 
+    def by_destination(self, destination: bytes) -> Contact | None:
+        """The contact holding this destination's ``hash_code`` (iMule's one-contact-per-dest key)."""
+        kad_id = self._by_hash.get(hash_code(destination))
+        return None if kad_id is None else self._by_id[kad_id]
+
     def bucket_of(self, kad_id: int) -> int:
         return common_prefix_length(self.own_id, kad_id)
 
