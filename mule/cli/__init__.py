@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 import mule
 
-COMMANDS: tuple[str, ...] = ("version",)
+COMMANDS: tuple[str, ...] = ("version", "nodes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,4 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: stop quietly, and keep Python from complaining again at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0

@@ -1,0 +1,1 @@
+"""iMule's persistence files, read and written byte-compatibly."""
