@@ -20,8 +20,10 @@ from mule._core.keystream import substream_seed
 from mule.clock import Clock, Timer
 from mule.kad.codec import decode
 from mule.kad.contact import Contact
+from mule.kad.destination import hash_code
 from mule.kad.errors import MalformedPacket, UnknownOpcode
 from mule.kad.files.nodes_dat import NodeEntry, load_or_seed, write_nodes_dat
+from mule.kad.obfuscation import deobfuscate, verify_key
 from mule.kad.tags import TagSerials
 from mule.node.identity import load_or_create_kad_id
 from mule.node.inbound import flood_opcode
@@ -78,6 +80,9 @@ class NodeService:
         self.table = RoutingTable(self.kad_id)
         self._tracker = RequestTracker()
         self._serials = TagSerials()
+        # iMule's CryptoKadUDPKey: the secret behind the verify keys peers may encrypt to us with. mule never hands
+        # a verify key out (it replies in plaintext), so a per-process secret is enough.
+        self._udp_key = int.from_bytes(randbytes(4), "little")
         self._timers: list[Timer] = []
         self._responder: Responder | None = None
         self._maintenance: Maintenance | None = None
@@ -131,8 +136,12 @@ class NodeService:
 
     def on_datagram(self, source: bytes, payload: bytes) -> None:
         assert self._responder is not None, "start() first"
+        # iMule obfuscates to peers of version >= 6 whose Kad ID it knows, as we are; replies go out plain,
+        # which iMule accepts.
+        sender_key = verify_key(hash_code(source), self._udp_key)
+        plain = deobfuscate(payload, own_id=self.kad_id, own_verify_key_for_sender=sender_key).datagram
         try:
-            message = decode(payload)
+            message = decode(plain)
         except UnknownOpcode:
             self.shaper.admit(source, None)
             return

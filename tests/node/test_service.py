@@ -12,6 +12,7 @@ from mule.kad import messages
 from mule.kad.codec import decode
 from mule.kad.contact import Contact
 from mule.kad.files.nodes_dat import NodeEntry, read_nodes_dat, write_nodes_dat
+from mule.kad.obfuscation import obfuscate
 from mule.kad.opcodes import KAD_VERSION, RequestType
 from mule.node.service import MAINTENANCE_TICK, NodeService
 from mule.transport.memory import MemoryHub
@@ -125,5 +126,28 @@ def test_a_restarted_node_keeps_its_kad_id_and_contacts(tmp_path: Path):
         assert {c.kad_id for c in again.table.contacts()} == known
         for node in [*nodes[:4], again, *nodes[5:]]:
             await node.stop()
+
+    asyncio.run(scenario())
+
+
+def test_an_obfuscated_request_is_understood_and_answered(tmp_path: Path):
+    """iMule obfuscates to version >= 6 peers whose Kad ID it knows, which is how it sees a mule node."""
+
+    async def scenario() -> None:
+        wire: list[tuple[bytes, bytes, bytes]] = []
+        clock, hub, nodes = network(tmp_path, wire)
+        node = nodes[0]
+        await node.start()
+        asker = hub.endpoint(i2p_like_destination())
+        await asker.open()
+        ping = obfuscate(
+            messages.Ping().encode(), os.urandom, receiver_id=node.kad_id, receiver_verify_key=0, sender_verify_key=1234
+        )
+        assert ping[0] not in (0x05, 0x06)
+        node.on_datagram(asker.local_destination, ping)
+        await settle(clock, 2.0)
+        assert node.shaper.counters.admitted == 1
+        assert [decode(p) for _, d, p in wire if d == asker.local_destination] == [messages.Pong()]
+        await node.stop()
 
     asyncio.run(scenario())
