@@ -33,4 +33,4 @@ class Keystream:
 
 def substream_seed(seed: bytes | None, label: bytes) -> bytes | None:
     """An independent seed per named stream, derived from one test seed (``None`` stays ``None``: fresh keys)."""
-    return None if seed is None else hashlib.sha256(label + b"\x00" + seed).digest()
+    return None if seed is None else hashlib.sha256(label + seed).digest()

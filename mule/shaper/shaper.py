@@ -1,0 +1,213 @@
+"""The shaper: the only way bytes leave a mule node, and the gate every inbound datagram passes.
+
+It owns the transport's send function (claimed at construction, so nobody else can
+hold it), binds the sans-IO delay queue, caps and gate to a ``Clock``, and releases
+each due round in shuffled order. At release a message is sent, or silently dropped
+if a cap is full or the transport refuses it: a transport error is congestion, never
+retried here and never answered faster. The caller learns nothing from ``submit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from mule._core import JitterSampler
+from mule._core.keystream import substream_seed
+from mule.clock import Clock, Timer
+from mule.shaper.caps import KeyedWindows, SlidingWindow
+from mule.shaper.gate import InboundGate, Verdict
+from mule.shaper.lateness import LatenessLog
+from mule.shaper.profile import PROFILE_V1, Profile
+from mule.shaper.queue import DelayQueue, Kind, Message, Round
+from mule.shaper.shuffle import Shuffler
+from mule.transport.interface import Transport, TransportError
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    CAPPED = "capped"
+    """A cap was full at release time."""
+    CONGESTED = "congested"
+    """The transport refused it (down, unreachable, full)."""
+    VOID = "void"
+    """A queue overflow or a refused inbound input reaching the end of its delay."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One item leaving the queue, for observers (metrics, tests, benchmarks); never sent anywhere."""
+
+    outcome: Outcome
+    planned: float
+    """The round's tick: when the shaper meant to hand it off."""
+    actual: float
+    message: Message | None
+    """``None`` for a void."""
+
+
+@dataclass(slots=True)
+class Counters:
+    submitted: int = 0
+    sent: int = 0
+    capped: int = 0
+    congested: int = 0
+    overflowed: int = 0
+    admitted: int = 0
+    unknown: int = 0
+    over_cap: int = 0
+    generic_failures: int = 0
+    """Malformed inputs: one generic failure count, never a reason on the wire."""
+
+
+class Shaper:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        profile: Profile = PROFILE_V1,
+        *,
+        seed: bytes | None = None,
+        observer: Callable[[Release], None] | None = None,
+    ) -> None:
+        """``seed`` replays every random stream (tests only); ``observer`` sees each release (metrics, tests)."""
+        self._transport_send = transport.claim_sender()
+        self._clock = clock
+        self.profile = profile
+        delay = JitterSampler(profile.delay.base, profile.delay.jitter, substream_seed(seed, b"delay"))
+        self._queue = DelayQueue(profile, delay, Shuffler(substream_seed(seed, b"release-order")))
+        self._retry = JitterSampler(profile.retry.base, profile.retry.jitter, substream_seed(seed, b"retry"))
+        self._gate = InboundGate(profile)
+        self._global = SlidingWindow(profile.global_send)
+        self._responses = KeyedWindows(profile.responses_per_peer, profile.peer_table)
+        self._lookups = SlidingWindow(profile.lookups)
+        self._publishes = SlidingWindow(profile.publishes)
+        self._observer = observer
+        self.lateness = LatenessLog(profile.lateness_samples)
+        self.counters = Counters()
+        self._timer: Timer | None = None
+        self._timer_at: float | None = None
+        self._closed = False
+
+    # --- outbound -------------------------------------------------------------------------------------------
+
+    def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
+        """Queue one datagram. It leaves after a draw of the delay law, in a shuffled round, or not at all."""
+        self.counters.submitted += 1
+        if self._closed:
+            return
+        if not self._queue.push(self._clock.now(), destination, payload, kind):
+            self.counters.overflowed += 1
+        self._arm()
+
+    def start_lookup(self) -> bool:
+        """Whether a new lookup may start now (hard cap per window); ``False`` means do not start it."""
+        return not self._closed and self._lookups.allow(self._clock.now())
+
+    def start_publish(self) -> bool:
+        return not self._closed and self._publishes.allow(self._clock.now())
+
+    def retry_delay(self) -> float:
+        """Seconds to wait before a retry (bootstrap, lookup jump-start): jittered, never immediate."""
+        return self._retry.draw()
+
+    # --- inbound --------------------------------------------------------------------------------------------
+
+    def admit(self, source: bytes, opcode: int | None, *, malformed: bool = False) -> bool:
+        """Whether to process an inbound datagram. ``opcode``: its Kad2 opcode (Kad1: the Kad2 equivalent), or
+        ``None`` if unknown; ``malformed`` if it did not parse. On ``False`` the input is already scheduled to
+        wait the delay law and vanish: the caller must do nothing else with it (no reply, no log line per input).
+        """
+        if self._closed:
+            return False
+        now = self._clock.now()
+        verdict = self._gate.check(now, source, opcode, malformed)
+        if verdict is Verdict.ADMIT:
+            self.counters.admitted += 1
+            return True
+        if verdict is Verdict.UNKNOWN:
+            self.counters.unknown += 1
+        elif verdict is Verdict.MALFORMED:
+            self.counters.generic_failures += 1
+        else:
+            self.counters.over_cap += 1
+        self._queue.push_void(now)
+        self._arm()
+        return False
+
+    # --- state ----------------------------------------------------------------------------------------------
+
+    @property
+    def queued_messages(self) -> int:
+        return self._queue.messages
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queue.bytes
+
+    @property
+    def tracked_peers(self) -> int:
+        """Per-peer cap entries held (inbound pairs plus response peers): bounded by the profile."""
+        return self._gate.tracked() + len(self._responses)
+
+    def close(self) -> None:
+        """Stop for good: whatever is still queued is dropped (as a congested network would), later input ignored."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_at = None
+        self._queue.clear()
+
+    # --- release --------------------------------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        tick = self._queue.next_tick()
+        if tick is None or (self._timer_at is not None and self._timer_at <= tick):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = tick
+        self._timer = self._clock.call_at(tick, self._release_due)
+
+    def _release_due(self) -> None:
+        self._timer = self._timer_at = None
+        try:
+            self._release_rounds(self._queue.pop_due(self._clock.now()))
+        finally:
+            # Even if a transport or observer raised something unexpected, later rounds still leave on time.
+            if not self._closed:
+                self._arm()
+
+    def _release_rounds(self, rounds: list[Round]) -> None:
+        clock = self._clock
+        observer = self._observer
+        for due in rounds:
+            for message in due.messages:
+                now = clock.now()
+                outcome = self._hand_off(message, now)
+                if outcome is not Outcome.CAPPED:
+                    self.lateness.record(due.tick, now)
+                if observer is not None:
+                    observer(Release(outcome, due.tick, now, message))
+            if observer is not None:
+                now = clock.now()
+                for _ in range(due.voids):
+                    observer(Release(Outcome.VOID, due.tick, now, None))
+
+    def _hand_off(self, message: Message, now: float) -> Outcome:
+        # The global cap is checked before the per-peer one is charged, and charged after it passes, so a
+        # message refused by one cap never uses up the other.
+        if not self._global.has_room(now) or (
+            message.kind is Kind.RESPONSE and not self._responses.allow(message.destination, now)
+        ):
+            self.counters.capped += 1
+            return Outcome.CAPPED
+        self._global.allow(now)
+        try:
+            self._transport_send(message.destination, message.payload)
+        except TransportError:
+            self.counters.congested += 1
+            return Outcome.CONGESTED
+        self.counters.sent += 1
+        return Outcome.SENT

@@ -1,0 +1,87 @@
+"""An in-memory datagram network for tests and the simulator: a hub joins endpoints by destination.
+
+Like I2P datagrams, delivery is best-effort: a datagram to an unknown or closed
+destination, or to a full inbox, is lost without a word. Sending from a closed
+endpoint raises ``TransportError`` (the shaper treats that as congestion).
+Delivery is synchronous, so the hub runs as well under the virtual clock as on a loop;
+an optional ``tap`` sees every datagram put on the "wire".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+
+from mule.transport.interface import Datagram, Transport, TransportError
+
+WireTap = Callable[[bytes, bytes, bytes], None]
+"""``tap(source, destination, payload)`` for every datagram sent through the hub."""
+
+DESTINATION_BYTES = 387  # the size of a raw I2P DSA-SHA1 destination, so sizes look like the real thing
+INBOX_DATAGRAMS = 1024
+
+
+class MemoryHub:
+    __slots__ = ("_endpoints", "_tap")
+
+    def __init__(self, tap: WireTap | None = None) -> None:
+        self._endpoints: dict[bytes, MemoryTransport] = {}
+        self._tap = tap
+
+    def endpoint(self, destination: bytes | None = None) -> MemoryTransport:
+        """A new endpoint (not yet open) with ``destination`` or a random one."""
+        return MemoryTransport(self, destination if destination is not None else os.urandom(DESTINATION_BYTES))
+
+    def _attach(self, transport: MemoryTransport) -> None:
+        if transport.local_destination in self._endpoints:
+            raise TransportError("destination already open on this hub")
+        self._endpoints[transport.local_destination] = transport
+
+    def _detach(self, transport: MemoryTransport) -> None:
+        self._endpoints.pop(transport.local_destination, None)
+
+    def _carry(self, source: bytes, destination: bytes, payload: bytes) -> None:
+        if self._tap is not None:
+            self._tap(source, destination, payload)
+        receiver = self._endpoints.get(destination)
+        if receiver is not None:
+            receiver._deliver(Datagram(source, payload))
+
+
+class MemoryTransport(Transport):
+    __slots__ = ("_destination", "_hub", "_inbox", "_open")
+
+    def __init__(self, hub: MemoryHub, destination: bytes) -> None:
+        self._hub = hub
+        self._destination = destination
+        self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
+        self._open = False
+
+    @property
+    def local_destination(self) -> bytes:
+        return self._destination
+
+    async def open(self) -> None:
+        self._hub._attach(self)
+        self._open = True
+
+    async def close(self) -> None:
+        self._hub._detach(self)
+        self._open = False
+
+    async def receive(self) -> Datagram:
+        return await self._inbox.get()
+
+    def pending(self) -> int:
+        """Datagrams waiting in the inbox."""
+        return self._inbox.qsize()
+
+    def _deliver(self, datagram: Datagram) -> None:
+        if not self._inbox.full():
+            self._inbox.put_nowait(datagram)
+
+    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+        if not self._open:
+            raise TransportError("endpoint is closed")
+        self._hub._carry(self._destination, destination, payload)
