@@ -38,8 +38,6 @@ from mule.transport.interface import Transport
 log = logging.getLogger(__name__)
 
 NODES_DAT = "nodes.dat"
-MAINTENANCE_TICK = 10.0
-"""Seconds between upkeep requests: fixed, so upkeep traffic is the same on every node in every state."""
 STATUS_EVERY = 60.0
 NODES_DAT_MAX = 200  # iMule writes up to 200 contacts
 _TRACKED_REQUESTS = frozenset(ANSWERS.values())
@@ -96,7 +94,8 @@ class NodeService:
         self._maintenance = Maintenance(me, self.table, self._load_seeds(), shuffler, self._randbytes)
         self._receiving = asyncio.create_task(self._receive_loop(), name="mule-receive")
         now = self._clock.now()
-        self._every(now + MAINTENANCE_TICK, MAINTENANCE_TICK, self._upkeep)
+        tick = self._profile.upkeep_tick  # fixed by the profile: the same upkeep rate on every node, in every state
+        self._every(now + tick, tick, self._upkeep)
         self._every(now + STATUS_EVERY, STATUS_EVERY, self._log_status)
         log.info("node %032x up at %s", self.kad_id, self._transport.local_destination[:8].hex())
 

@@ -98,10 +98,14 @@ class Profile:
     """How many peers (or peer/opcode pairs) a per-peer cap tracks at most; beyond it new keys are refused."""
     lateness_samples: int
     """Size of the ring buffer that keeps the most recent hand-off lateness samples."""
+    upkeep_tick: float
+    """Seconds between the node's routing-upkeep requests: one per tick in every state (participation symmetry)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.round_length) and self.round_length > 0):
             raise ValueError("round length must be finite and positive")
+        if not (math.isfinite(self.upkeep_tick) and self.upkeep_tick > 0):
+            raise ValueError("upkeep tick must be finite and positive")
         if min(self.queue_messages, self.queue_bytes, self.peer_table, self.lateness_samples) < 1:
             raise ValueError("queue, table and sample bounds must be positive")
         object.__setattr__(self, "inbound", _frozen_table(self.inbound))
@@ -126,6 +130,9 @@ PROFILE_V1 = Profile(
     retry=DelayLaw(base=2.0, jitter=1.0),
     peer_table=2048,
     lateness_samples=8192,
+    # One upkeep request per 10 s: iMule bootstraps every 15 s while disconnected and probes each routing zone
+    # once a minute; 6 requests a minute keeps a small table fresh and stays far below every peer's flood limit.
+    upkeep_tick=10.0,
 )
 
 

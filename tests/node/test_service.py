@@ -14,7 +14,8 @@ from mule.kad.contact import Contact
 from mule.kad.files.nodes_dat import NodeEntry, read_nodes_dat, write_nodes_dat
 from mule.kad.obfuscation import obfuscate
 from mule.kad.opcodes import KAD_VERSION, RequestType
-from mule.node.service import MAINTENANCE_TICK, NodeService
+from mule.node.service import NodeService
+from mule.shaper import PROFILE_V1
 from mule.transport.memory import MemoryHub
 
 
@@ -99,7 +100,7 @@ def test_upkeep_rate_is_one_request_per_tick_whatever_the_table_holds(tmp_path: 
         for node in nodes:
             await node.start()  # every node only has the bundled seed (real I2P peers, unreachable here)
         ticks = 30
-        await settle(clock, ticks * MAINTENANCE_TICK + 2.0)  # + the longest delay, so the last tick has left
+        await settle(clock, ticks * PROFILE_V1.upkeep_tick + 2.0)  # + the longest delay, so the last tick has left
         for node in nodes:
             assert node.shaper.counters.submitted == ticks, node.status()
             await node.stop()
