@@ -152,3 +152,26 @@ def test_an_obfuscated_request_is_understood_and_answered(tmp_path: Path):
         await node.stop()
 
     asyncio.run(scenario())
+
+
+def test_unknown_malformed_and_unsolicited_inputs_put_nothing_on_the_wire(tmp_path: Path):
+    """Invariant 4 at the node: each input is counted and silently dropped after the delay law."""
+
+    async def scenario() -> None:
+        wire: list[tuple[bytes, bytes, bytes]] = []
+        clock, hub, nodes = network(tmp_path, wire)
+        node = nodes[0]
+        await node.start()
+        peer = i2p_like_destination()
+        node.on_datagram(peer, bytes([0x05, 0x1C]))  # PUBLISH_RES_ACK: iMule has no handler
+        node.on_datagram(peer, bytes([0x05, 0x7F]))  # no such opcode
+        node.on_datagram(peer, bytes([0x05, 0x11, 0x0B]))  # a truncated KADEMLIA2_REQ
+        node.on_datagram(peer, b"")
+        node.on_datagram(peer, messages.Pong().encode())  # a response nobody asked for
+        await settle(clock, 3.0)
+        counters = node.shaper.counters
+        assert (counters.unknown, counters.generic_failures, counters.admitted) == (2, 2, 1)
+        assert not [1 for _, d, _ in wire if d == peer]
+        await node.stop()
+
+    asyncio.run(scenario())
