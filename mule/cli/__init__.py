@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import mule
 
-COMMANDS: tuple[str, ...] = ("version", "nodes")
+COMMANDS: tuple[str, ...] = ("run", "nodes", "selftest", "version")
 
 
 def build_parser() -> argparse.ArgumentParser:

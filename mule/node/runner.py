@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,3 @@ def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) 
 
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(wrapper())
-
-
-async def wait_or_stop(stop: asyncio.Event, work: Awaitable[object]) -> None:
-    """Wait for ``work`` unless ``stop`` is set first (then ``work`` is cancelled)."""
-    stopper = asyncio.ensure_future(stop.wait())
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({stopper, task}, return_when=asyncio.FIRST_COMPLETED)
-    for pending in (stopper, task):
-        if pending not in done:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
-    if task in done:
-        task.result()

@@ -112,6 +112,10 @@ class NodeService:
         await self._transport.close()
         log.info("node stopped: %s", self.status())
 
+    @property
+    def local_destination(self) -> bytes:
+        return self._transport.local_destination
+
     def status(self) -> NodeStatus:
         counters = self.shaper.counters
         contacts = self.table.contacts()

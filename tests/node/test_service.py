@@ -159,7 +159,7 @@ def test_unknown_malformed_and_unsolicited_inputs_put_nothing_on_the_wire(tmp_pa
 
     async def scenario() -> None:
         wire: list[tuple[bytes, bytes, bytes]] = []
-        clock, hub, nodes = network(tmp_path, wire)
+        clock, _, nodes = network(tmp_path, wire)
         node = nodes[0]
         await node.start()
         peer = i2p_like_destination()

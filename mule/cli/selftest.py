@@ -1,0 +1,186 @@
+"""``python -m mule selftest --sam HOST:PORT``: does this router's SAM bridge carry mule's datagrams?
+
+Creates two DATAGRAM sessions per datagram path (forwarded UDP and the session's TCP
+socket), sends datagrams both ways on each, and prints what took how long. It uses
+transient destinations, so it never touches a node's keys. Exit codes: 0 all delivered,
+1 some path did not deliver, 2 no usable SAM bridge (or a bad argument). Errors are one
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from mule.i2p.errors import SamFailure
+from mule.i2p.sam_client import SamConnection
+from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
+from mule.node.config import ConfigError, SamAddress, parse_sam_address
+
+EXIT_OK, EXIT_NOT_DELIVERED, EXIT_NO_ROUTER = 0, 1, 2
+DEFAULT_TIMEOUT_S = 180.0
+DEFAULT_COUNT = 10
+PAYLOAD_BYTES = 64
+SEND_INTERVAL_S = 0.5
+
+
+@dataclass
+class _Inbox:
+    payloads: set[bytes] = field(default_factory=set)
+    first_at: float | None = None
+
+    def add(self, source: bytes, payload: bytes) -> None:
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+        self.payloads.add(payload)
+
+
+@dataclass(frozen=True, slots=True)
+class PathReport:
+    path: DatagramPath
+    sent: int
+    delivered: tuple[int, int]
+    """Datagrams that arrived at B (from A) and at A (from B)."""
+    first_delivery_s: float | None
+
+    def summary(self) -> str:
+        first = "nothing delivered" if self.first_delivery_s is None else f"first after {self.first_delivery_s:.2f} s"
+        return f"{self.path}: A->B {self.delivered[0]}/{self.sent}, B->A {self.delivered[1]}/{self.sent}, {first}"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "selftest", help="check that a router's SAM bridge carries datagrams both ways on both datagram paths"
+    )
+    parser.add_argument("--sam", default="127.0.0.1:7656", help="the router's SAM bridge (default 127.0.0.1:7656)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds to wait for sessions and deliveries (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--udp-port",
+        type=int,
+        default=None,
+        help="the bridge's UDP port for forwarded datagrams (default: SAM port - 1)",
+    )
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="datagrams each way per path")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="session option passed to the router (repeatable), e.g. inbound.length=1",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        sam = parse_sam_address(args.sam)
+        options = _parse_options(args.option)
+    except ConfigError as exc:
+        print(f"selftest: {exc}", file=sys.stderr)
+        return EXIT_NO_ROUTER
+    if args.timeout <= 0 or args.count <= 0:
+        print("selftest: --timeout and --count must be positive", file=sys.stderr)
+        return EXIT_NO_ROUTER
+    return asyncio.run(_selftest(sam, args.udp_port, options, args.timeout, args.count))
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"--option {pair!r} is not KEY=VALUE")
+        options[key] = value
+    return options
+
+
+async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, str], timeout: float, count: int) -> int:
+    started = time.monotonic()
+    try:
+        connection = await SamConnection.open(sam.host, sam.port, timeout=min(timeout, 10.0))
+    except SamFailure as exc:
+        print(f"selftest: {exc} - is the router running with SAM enabled? See docs/deploy.md", file=sys.stderr)
+        return EXIT_NO_ROUTER
+    print(f"HELLO: SAM {connection.version} at {sam} in {time.monotonic() - started:.2f} s")
+    await connection.close()
+
+    run_id = os.urandom(4).hex()
+    inboxes = {(path, side): _Inbox() for path in DatagramPath for side in "AB"}
+    specs = {
+        (path, side): SessionSpec(
+            sam.host,
+            sam.port,
+            f"mule-selftest-{run_id}-{path}-{side}",
+            None,
+            path=path,
+            udp_port=udp_port,
+            options=options,
+            session_timeout=timeout,
+        )
+        for path in DatagramPath
+        for side in "AB"
+    }
+    created_at = time.monotonic()
+    results = await asyncio.gather(
+        *(DatagramSession.create(spec, inboxes[key].add) for key, spec in specs.items()), return_exceptions=True
+    )
+    sessions = {key: result for key, result in zip(specs, results, strict=True) if isinstance(result, DatagramSession)}
+    try:
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            print(f"selftest: SESSION CREATE failed: {failures[0]}", file=sys.stderr)
+            return EXIT_NO_ROUTER
+        print(f"SESSION CREATE: 4 sessions (2 per path) in {time.monotonic() - created_at:.1f} s")
+        reports = await asyncio.gather(*(_exchange(path, sessions, inboxes, count, timeout) for path in DatagramPath))
+    finally:
+        await asyncio.gather(*(session.close() for session in sessions.values()))
+    for report in reports:
+        print(report.summary())
+    broken = [report for report in reports if min(report.delivered) < report.sent]
+    if broken:
+        paths = ", ".join(str(report.path) for report in broken)
+        print(f"selftest: datagrams not delivered within {timeout:g} s on: {paths}", file=sys.stderr)
+        return EXIT_NOT_DELIVERED
+    print(f"selftest: all datagrams delivered ({time.monotonic() - started:.1f} s in all)")
+    return EXIT_OK
+
+
+async def _exchange(
+    path: DatagramPath,
+    sessions: dict[tuple[DatagramPath, str], DatagramSession],
+    inboxes: dict[tuple[DatagramPath, str], _Inbox],
+    count: int,
+    timeout: float,
+) -> PathReport:
+    """Send ``count`` datagrams each way, paced, re-sending the missing ones until all arrive or time runs out."""
+    a, b = sessions[(path, "A")], sessions[(path, "B")]
+    at_a, at_b = inboxes[(path, "A")], inboxes[(path, "B")]
+    payloads = [f"mule-selftest {path} {i:04d} ".encode().ljust(PAYLOAD_BYTES, b".") for i in range(count)]
+    wanted = set(payloads)
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline and not (wanted <= at_a.payloads and wanted <= at_b.payloads):
+        for payload in payloads:
+            if payload not in at_b.payloads:
+                _send_quietly(a, b.destination, payload)
+            if payload not in at_a.payloads:
+                _send_quietly(b, a.destination, payload)
+            await asyncio.sleep(SEND_INTERVAL_S / count)
+    first = [inbox.first_at - started for inbox in (at_a, at_b) if inbox.first_at is not None]
+    delivered = (len(at_b.payloads & wanted), len(at_a.payloads & wanted))
+    return PathReport(path, count, delivered, min(first) if first else None)
+
+
+def _send_quietly(session: DatagramSession, destination: bytes, payload: bytes) -> None:
+    with contextlib.suppress(SamFailure):  # a dropped session shows up as missing deliveries in the report
+        session.send(destination, payload)

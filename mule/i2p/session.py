@@ -1,0 +1,173 @@
+"""A live SAM DATAGRAM session and its datagram path.
+
+Two paths exist, both from SAM 3.0:
+
+- ``UDP``: the session is created with ``HOST``/``PORT`` forwarding; the bridge forwards
+  inbound datagrams to our UDP socket as ``<destination>\\n<payload>``, and we send
+  ``3.0 <id> <destination>\\n<payload>`` to the bridge's UDP port (SAM TCP port - 1 on
+  i2pd, which has no setting for it).
+- ``TCP``: datagrams travel on the session's own control connection (``DATAGRAM SEND`` /
+  ``DATAGRAM RECEIVED``), as iMule does.
+
+The session ends when its control connection closes, whichever path it uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mule.i2p import sam_protocol as sam
+from mule.i2p.errors import SamConnectionError, SamFailure, SamProtocolError
+from mule.i2p.keys import DestinationKeys
+from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, SESSION_TIMEOUT_S, SamConnection
+from mule.kad.destination import from_base64, to_base64
+
+DatagramHandler = Callable[[bytes, bytes], None]
+"""``handler(source_destination, payload)`` for each inbound datagram with a well-formed sender."""
+
+_log = logging.getLogger(__name__)
+
+
+class DatagramPath(enum.StrEnum):
+    UDP = "udp"
+    TCP = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    """Everything needed to (re)create the same session."""
+
+    host: str
+    port: int
+    session_id: str
+    keys: DestinationKeys | None
+    """``None`` for a transient destination (self-tests only: a node keeps its keys)."""
+    path: DatagramPath = DatagramPath.UDP
+    udp_port: int | None = None
+    """The bridge's UDP port; ``None`` means SAM TCP port - 1."""
+    signature_type: str = DEFAULT_SIGNATURE_TYPE
+    options: dict[str, str] = field(default_factory=dict)
+    """Session options passed through (``inbound.length=...``, ``i2cp.*``)."""
+    session_timeout: float = SESSION_TIMEOUT_S
+
+    @property
+    def bridge_udp_port(self) -> int:
+        return self.port - 1 if self.udp_port is None else self.udp_port
+
+
+class _ForwardedDatagrams(asyncio.DatagramProtocol):
+    """Our UDP socket: receives what the bridge forwards; only datagrams from the bridge's host count."""
+
+    def __init__(self, bridge_host: str, deliver: Callable[[str, bytes], None]) -> None:
+        self._bridge_host = bridge_host
+        self._deliver = deliver
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if addr[0] != self._bridge_host:
+            return  # anyone on the host can write to our port: only the bridge speaks for I2P
+        try:
+            source, payload = sam.forwarded_datagram(data)
+        except SamProtocolError as exc:
+            _log.debug("dropping a malformed forwarded datagram: %s", exc)
+            return
+        self._deliver(source, payload)
+
+    def error_received(self, exc: Exception) -> None:
+        _log.debug("UDP error towards the SAM bridge: %s", exc)
+
+
+class DatagramSession:
+    __slots__ = ("_connection", "_handler", "_spec", "_udp", "destination", "keys")
+
+    def __init__(self, spec: SessionSpec, handler: DatagramHandler) -> None:
+        self._spec = spec
+        self._handler = handler
+        self._connection: SamConnection | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self.keys: DestinationKeys | None = None
+        self.destination = b""
+
+    @classmethod
+    async def create(cls, spec: SessionSpec, handler: DatagramHandler) -> DatagramSession:
+        """Connect, HELLO, SESSION CREATE (and bind the UDP socket for the UDP path)."""
+        session = cls(spec, handler)
+        try:
+            await session._start()
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    async def _start(self) -> None:
+        spec = self._spec
+        self._connection = connection = await SamConnection.open(spec.host, spec.port)
+        forward = None
+        if spec.path is DatagramPath.UDP:
+            try:
+                self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                    lambda: _ForwardedDatagrams(connection.peer_host, self._deliver),
+                    local_addr=(connection.local_host, 0),
+                )
+            except OSError as exc:
+                raise SamConnectionError(f"cannot open a UDP socket for forwarded datagrams: {exc}") from exc
+            forward = (connection.local_host, int(self._udp.get_extra_info("sockname")[1]))
+        self.keys = await connection.create_session(
+            spec.session_id,
+            spec.keys,
+            sink=self._deliver,
+            forward=forward,
+            signature_type=spec.signature_type,
+            options=spec.options,
+            timeout=spec.session_timeout,
+        )
+        self.destination = self.keys.public
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None and self._connection.is_open
+
+    def send(self, destination: bytes, payload: bytes) -> None:
+        """Hand one datagram to the bridge on this session's path; never waits."""
+        connection = self._connection
+        if connection is None or not connection.is_open:
+            raise SamConnectionError("SAM session is closed")
+        if self._udp is None:
+            connection.send_datagram(destination, payload)
+            return
+        if self._udp.get_write_buffer_size() > 0:
+            raise SamConnectionError("UDP socket towards the bridge is congested")
+        datagram = sam.udp_datagram(self._spec.session_id, to_base64(destination), payload)
+        self._udp.sendto(datagram, (connection.peer_host, self._spec.bridge_udp_port))
+
+    async def lookup(self, name: str) -> bytes:
+        """NAMING LOOKUP on the session's connection (``ME`` is this session's destination)."""
+        if self._connection is None:
+            raise SamConnectionError("SAM session was never opened")
+        return await self._connection.naming_lookup(name)
+
+    async def wait_closed(self) -> SamFailure | None:
+        """Wait until the control connection ends (router gone, socket dropped, or ``close()``)."""
+        if self._connection is None:
+            return SamConnectionError("SAM session was never opened")
+        return await self._connection.wait_closed()
+
+    async def close(self) -> None:
+        """End the session: close its control connection (the SAM way) and the UDP socket."""
+        if self._udp is not None:
+            self._udp.close()
+        if self._connection is not None:
+            with contextlib.suppress(SamFailure):
+                await self._connection.close()
+
+    def _deliver(self, source_b64: str, payload: bytes) -> None:
+        try:
+            source = from_base64(source_b64)
+        except ValueError:
+            _log.debug("dropping a datagram whose sender is not I2P base64")
+            return
+        self._handler(source, payload)

@@ -1,0 +1,89 @@
+"""``python -m mule selftest`` against the scripted bridge: timings when all is well, one clear line when not."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fake_bridge import FakeBridge
+
+from mule.cli import selftest
+
+
+def _run_selftest(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    selftest.register(parser.add_subparsers())
+    args = parser.parse_args(["selftest", *argv])
+    return int(args.handler(args))
+
+
+@pytest.fixture
+def bridge() -> Iterator[FakeBridge]:
+    """A fake bridge on its own loop in a thread: the selftest runs its own ``asyncio.run``."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: list[FakeBridge] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        holder.append(loop.run_until_complete(FakeBridge().start()))
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(5)
+    yield holder[0]
+    asyncio.run_coroutine_threadsafe(holder[0].stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+def test_selftest_delivers_on_both_paths(bridge: FakeBridge, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _run_selftest(
+        ["--sam", f"127.0.0.1:{bridge.port}", "--udp-port", str(bridge.udp_port), "--count", "5", "--timeout", "5"]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "HELLO: SAM 3.1" in out.out
+    assert "udp: A->B 5/5, B->A 5/5" in out.out and "tcp: A->B 5/5, B->A 5/5" in out.out
+    assert "all datagrams delivered" in out.out
+    assert sum(line.startswith("SESSION CREATE") for line in bridge.commands) == 4
+
+
+def test_selftest_reports_undelivered_paths(bridge: FakeBridge, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong_udp_port = bridge.port  # a TCP-only port: forwarded datagrams go nowhere
+    code = _run_selftest(
+        ["--sam", f"127.0.0.1:{bridge.port}", "--udp-port", str(wrong_udp_port), "--count", "2", "--timeout", "0.5"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == selftest.EXIT_NOT_DELIVERED
+    assert err == ["selftest: datagrams not delivered within 0.5 s on: udp"]
+
+
+def test_selftest_without_a_router_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    code = _run_selftest(["--sam", f"127.0.0.1:{free_port}", "--timeout", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == selftest.EXIT_NO_ROUTER
+    assert len(err) == 1 and "no SAM bridge answers" in err[0] and "docs/deploy.md" in err[0]
+
+
+@pytest.mark.parametrize("argv", [["--sam", "127.0.0.1:notaport"], ["--option", "novalue"], ["--count", "0"]])
+def test_selftest_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_selftest(argv) == selftest.EXIT_NO_ROUTER
+    assert capsys.readouterr().err.startswith("selftest: ")
+
+
+def test_selftest_when_the_router_refuses_sessions(bridge: FakeBridge, capsys: pytest.CaptureFixture[str]) -> None:
+    bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=no tunnels\n", hang_up=True)
+    code = _run_selftest(["--sam", f"127.0.0.1:{bridge.port}", "--udp-port", str(bridge.udp_port), "--timeout", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == selftest.EXIT_NO_ROUTER
+    assert err == ["selftest: SESSION CREATE failed: SESSION STATUS RESULT=I2P_ERROR: no tunnels"]
