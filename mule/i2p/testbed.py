@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from mule.i2p.errors import SamFailure
+from mule.i2p.sam_client import SamConnection
+from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.kad.destination import to_base64
 from mule.node.config import SamAddress
 
@@ -389,7 +392,7 @@ class Router:
             try:
                 sam_hello(SAM_HOST, self.spec.sam_port, timeout=2.0)
                 return time.monotonic() - started
-            except OSError:
+            except SamFailure:
                 time.sleep(0.1)
         raise TestbedError(f"router {self.spec.index} SAM did not answer in {timeout:.0f}s: {self.failure_report()}")
 
@@ -508,25 +511,19 @@ class Testbed:
                     seed_netdb(peer.spec.data_dir, info)
 
 
-# --- a minimal raw SAM client, only for probing the bed ---------------------------------------------------
-
-_HELLO = b"HELLO VERSION MIN=3.0 MAX=3.3\n"
-
-
-def _reply_fields(line: str) -> dict[str, str]:
-    return dict(word.split("=", 1) for word in line.split()[2:] if "=" in word)
+# --- probing the bed with mule's own SAM client --------------------------------------------------------
 
 
 def sam_hello(host: str, port: int, timeout: float = 5.0) -> str:
-    """The SAM version the bridge agrees on (blocking: usable with or without a running event loop).
-    OSError if nothing answers or the bridge refuses."""
-    with socket.create_connection((host, port), timeout) as sock:
-        sock.sendall(_HELLO)
-        reply = sock.makefile("rb").readline().decode()
-    fields = _reply_fields(reply)
-    if not reply.startswith("HELLO REPLY") or fields.get("RESULT") != "OK":
-        raise ConnectionRefusedError(f"SAM HELLO on {host}:{port} answered {reply.strip()!r}")
-    return fields["VERSION"]
+    """The SAM version the bridge agrees on. Blocking, for the bed's synchronous callers (never from inside a
+    running event loop); ``SamFailure`` if nothing answers or the bridge refuses."""
+
+    async def hello() -> str:
+        connection = await SamConnection.open(host, port, timeout=timeout)
+        await connection.close()
+        return connection.version
+
+    return asyncio.run(hello())
 
 
 def _answers(address: SamAddress) -> bool:
@@ -537,65 +534,22 @@ def _answers(address: SamAddress) -> bool:
     return True
 
 
-async def _sam_command(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, line: str, timeout: float
-) -> dict[str, str]:
-    writer.write(line.encode() + b"\n")
-    await writer.drain()
-    reply = await asyncio.wait_for(reader.readline(), timeout)
-    if not reply:
-        raise ConnectionError(f"SAM closed the connection after {line.split()[:2]}")
-    return _reply_fields(reply.decode())
-
-
 @dataclass(slots=True)
-class ProbeSession:
-    """One STYLE=DATAGRAM session: sends by forwarded UDP to the bridge, receives on its control socket."""
+class _ProbeInbox:
+    """What one probe session received from the other one (datagrams from anyone else do not count)."""
 
-    name: str
-    sam: SamAddress
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    destination: str
-    udp: asyncio.DatagramTransport
+    peer: bytes = b""  # set once both sessions exist, before anything is sent
+    first_hail_at: float | None = None  # time.monotonic() of the first hail
+    burst: int = 0
 
-    @classmethod
-    async def create(cls, name: str, sam: SamAddress, options: str, timeout: float = 90.0) -> ProbeSession:
-        reader, writer = await asyncio.open_connection(sam.host, sam.port)
-        await _sam_command(reader, writer, _HELLO.decode().strip(), timeout)
-        reply = await _sam_command(
-            reader,
-            writer,
-            f"SESSION CREATE STYLE=DATAGRAM ID={name} DESTINATION=TRANSIENT SIGNATURE_TYPE=DSA_SHA1 {options}",
-            timeout,
-        )
-        if reply.get("RESULT") != "OK":
-            writer.close()
-            raise ConnectionError(f"SESSION CREATE on {sam} failed: {reply}")
-        # NAMING LOOKUP on the session socket answers for the session's own destination
-        me = await _sam_command(reader, writer, "NAMING LOOKUP NAME=ME", timeout)
-        loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=(SAM_HOST, 0))
-        return cls(name, sam, reader, writer, me["VALUE"], udp)
-
-    def send(self, destination: str, payload: bytes) -> None:
-        header = f"3.0 {self.name} {destination}\n".encode()
-        self.udp.sendto(header + payload, (self.sam.host, self.sam.port - 1))
-
-    async def receive(self) -> tuple[str, bytes]:
-        """Next ``DATAGRAM RECEIVED DESTINATION=... SIZE=n`` + payload on the control socket."""
-        while True:
-            line = (await self.reader.readline()).decode()
-            if not line:
-                raise ConnectionError(f"SAM session {self.name} closed")
-            if line.startswith("DATAGRAM RECEIVED"):
-                fields = _reply_fields(line)
-                payload = await self.reader.readexactly(int(fields["SIZE"]))
-                return fields["DESTINATION"], payload
-
-    def close(self) -> None:
-        self.udp.close()
-        self.writer.close()
+    def receive(self, source: bytes, payload: bytes) -> None:
+        if source != self.peer:
+            return
+        if payload.startswith(b"probe"):
+            if self.first_hail_at is None:
+                self.first_hail_at = time.monotonic()
+        elif payload.startswith(b"burst"):
+            self.burst += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,53 +570,47 @@ async def probe_delivery(
     interval: float = 1.0,
     burst: int = 0,
 ) -> ProbeResult:
-    """Two sessions (on bridges ``a`` and ``b``) send to each other every ``interval`` until each has
-    received one datagram or ``timeout`` passes; then, if asked, ``burst`` more each way, counted."""
-    options = " ".join(f"{key}={value}" for key, value in (session_options or BedOptions().session_options).items())
+    """Two transient DSA-SHA1 sessions (on bridges ``a`` and ``b``, forwarded-UDP path) send to each other
+    every ``interval`` until each has received one datagram or ``timeout`` passes; then, if asked, ``burst``
+    more each way, counted. ``SamFailure`` if a session cannot be created or dies."""
+    options = dict(session_options or BedOptions().session_options)
     tag = f"{os.getpid()}x{int(time.monotonic() * 1000) % 100000}"
+    inboxes = (_ProbeInbox(), _ProbeInbox())
+    specs = [
+        SessionSpec(address.host, address.port, f"probe{side}{tag}", None, path=DatagramPath.UDP, options=options)
+        for side, address in (("A", a), ("B", b))
+    ]
     begun = time.monotonic()
+    # concurrently: i2pd 2.45.1 answers each SESSION CREATE only after about 20 s
     created = await asyncio.gather(
-        ProbeSession.create(f"probeA{tag}", a, options),
-        ProbeSession.create(f"probeB{tag}", b, options),
+        *(DatagramSession.create(spec, inbox.receive) for spec, inbox in zip(specs, inboxes, strict=True)),
         return_exceptions=True,
     )
-    failures = [outcome for outcome in created if isinstance(outcome, BaseException)]
-    if failures:
-        for outcome in created:
-            if isinstance(outcome, ProbeSession):
-                outcome.close()
-        raise failures[0]
-    first, second = created
+    sessions = [outcome for outcome in created if isinstance(outcome, DatagramSession)]
+    if len(sessions) < len(created):
+        await asyncio.gather(*(session.close() for session in sessions))
+        raise next(outcome for outcome in created if isinstance(outcome, BaseException))
+    first, second = sessions
     ready = time.monotonic()
-    arrivals: dict[str, float] = {}
-    burst_counts = {first.name: 0, second.name: 0}
+    inboxes[0].peer, inboxes[1].peer = second.destination, first.destination
 
-    async def listen(session: ProbeSession, peer: ProbeSession) -> None:
-        while True:
-            source, payload = await session.receive()
-            if source != peer.destination:
-                continue
-            if payload.startswith(b"probe"):
-                arrivals.setdefault(session.name, time.monotonic())
-            elif payload.startswith(b"burst"):
-                burst_counts[session.name] += 1
+    def send_both_ways(kind: bytes, number: int) -> None:
+        first.send(second.destination, b"%s a->b %d" % (kind, number))
+        second.send(first.destination, b"%s b->a %d" % (kind, number))
 
     async def hail() -> None:
         sent = 0
-        while len(arrivals) < 2:
-            first.send(second.destination, b"probe a->b %d" % sent)
-            second.send(first.destination, b"probe b->a %d" % sent)
+        while any(inbox.first_hail_at is None for inbox in inboxes):
+            send_both_ways(b"probe", sent)
             sent += 1
             await asyncio.sleep(interval)
 
     async def burst_both_ways() -> None:
-        for i in range(burst):
-            first.send(second.destination, b"burst a->b %d" % i)
-            second.send(first.destination, b"burst b->a %d" % i)
+        for number in range(burst):
+            send_both_ways(b"burst", number)
             await asyncio.sleep(0.02)
         await asyncio.sleep(5.0)  # stragglers
 
-    listeners = [asyncio.create_task(listen(first, second)), asyncio.create_task(listen(second, first))]
     try:
         await asyncio.wait_for(hail(), timeout)
         if burst:
@@ -670,18 +618,15 @@ async def probe_delivery(
     except TimeoutError:
         pass
     finally:
-        for task in listeners:
-            task.cancel()
-        first.close()
-        second.close()
-    times = sorted(arrivals.values())
+        await asyncio.gather(first.close(), second.close())
+    times = sorted(inbox.first_hail_at for inbox in inboxes if inbox.first_hail_at is not None)
     return ProbeResult(
         delivered=bool(times),
         sessions_ready_s=ready - begun,
         first_datagram_s=times[0] - ready if times else None,
         both_ways_s=times[1] - ready if len(times) == 2 else None,
         burst_sent=burst if len(times) == 2 else 0,
-        burst_received=(burst_counts[second.name], burst_counts[first.name]),
+        burst_received=(inboxes[1].burst, inboxes[0].burst),
     )
 
 
@@ -704,8 +649,8 @@ def check_delivery(bed: Testbed, timeout: float = 60.0, burst: int = 20) -> Deli
         result = asyncio.run(
             probe_delivery(first.sam_address, last.sam_address, bed.session_options, timeout=timeout, burst=burst)
         )
-    except (OSError, TimeoutError) as exc:
-        return DeliveryCheck(False, f"probe sessions could not be created: {exc!r}", None)
+    except SamFailure as exc:
+        return DeliveryCheck(False, f"probe sessions failed: {exc!r}", None)
     if result.both_ways_s is None:
         logs = "\n".join(router.failure_report() for router in bed.routers)
         return DeliveryCheck(False, f"no datagram delivered both ways within {timeout:.0f} s: {result}\n{logs}", result)

@@ -103,14 +103,14 @@ class Responder:
 
     def _kademlia_res(self, source: bytes, message: messages.KademliaRes, now: float) -> list[Outbound]:
         if self._tracker.consume(source, message.OPCODE, now):
+            self._confirm(source, now)
             for contact in message.contacts:
                 self._learn(contact.kad_id, contact.udp_dest, contact.version, now, verified=False)
         return []
 
     def _pong(self, source: bytes, message: messages.Pong, now: float) -> list[Outbound]:
-        known = self._table.by_destination(source)
-        if self._tracker.consume(source, message.OPCODE, now) and known is not None:
-            self._learn(known.kad_id, source, known.version, now, verified=True)
+        if self._tracker.consume(source, message.OPCODE, now):
+            self._confirm(source, now)
         return []
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -119,6 +119,12 @@ class Responder:
         # Versions above iMule's make iMule drop a whole packet that lists them: never pass such a contact on.
         if kad_id and version <= KAD_VERSION:
             self._table.add(kad_id, destination, version, now, verified=verified)
+
+    def _confirm(self, source: bytes, now: float) -> None:
+        """A known contact answered a request of ours: its destination is alive (I2P datagrams are signed)."""
+        known = self._table.by_destination(source)
+        if known is not None:
+            self._learn(known.kad_id, source, known.version, now, verified=True)
 
     def _sample(self, count: int, *, exclude: bytes) -> list[TableContact]:
         candidates = [c for c in self._table.contacts() if c.destination != exclude]

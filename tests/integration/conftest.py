@@ -16,7 +16,7 @@ from mule.i2p import testbed
 
 RUN_HINT = "run: unshare -n sh -c 'ip link set lo up && exec python -m pytest tests/integration -m integration'"
 FIXTURE_SLOT = 1  # ports 8656.. and 198.18.1.x: apart from a bed scripts/i2p-testbed runs on slot 0
-_skipped: list[str] = []
+NOT_RUN = "REAL-ROUTER TEST NOT RUN"
 
 
 def bed_unavailable_reason() -> str | None:
@@ -33,17 +33,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = bed_unavailable_reason()
     if reason is None:
         return
-    marker = pytest.mark.skip(reason=f"REAL-ROUTER TEST NOT RUN: {reason}")
-    marked = [item for item in items if item.get_closest_marker("integration") is not None]
-    for item in marked:
-        item.add_marker(marker)
-    if marked:
-        _skipped.append(f"{len(marked)} integration test(s) SKIPPED, not run: {reason}")
+    marker = pytest.mark.skip(reason=f"{NOT_RUN}: {reason}")
+    for item in items:
+        if item.get_closest_marker("integration") is not None:
+            item.add_marker(marker)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for line in _skipped:
-        terminalreporter.write_line(f"WARNING: {line}", yellow=True, bold=True)
+    """One loud line for the real-router tests that were skipped (deselected ones were not asked for)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NOT_RUN in str(r.longrepr)]
+    if skipped:
+        reason = bed_unavailable_reason()
+        terminalreporter.write_line(
+            f"WARNING: {len(skipped)} integration test(s) SKIPPED, not run: {reason}", yellow=True, bold=True
+        )
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +54,7 @@ def i2p_testbed() -> Iterator[testbed.Testbed]:
     """The recipe's bed (one i2pd router, 0-hop tunnels), shared by the whole session."""
     reason = bed_unavailable_reason()
     if reason is not None:
-        pytest.skip(f"REAL-ROUTER TEST NOT RUN: {reason}")
+        pytest.skip(f"{NOT_RUN}: {reason}")
     bed = testbed.Testbed(testbed.BedOptions(slot=FIXTURE_SLOT))
     try:
         bed.start()

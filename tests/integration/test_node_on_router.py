@@ -43,7 +43,9 @@ async def _network(bed: testbed.Testbed, root: Path) -> None:
     await asyncio.gather(*(node.start() for node in others))
     try:
         deadline = clock.now() + CONVERGE_WITHIN_S
-        while clock.now() < deadline and not all(node.status().contacts == NODES - 1 for node in nodes):
+        while clock.now() < deadline and not all(
+            node.status().contacts == NODES - 1 and node.status().verified >= 1 for node in nodes
+        ):
             await asyncio.sleep(1.0)
         statuses = [node.status() for node in nodes]
         assert all(status.contacts == NODES - 1 for status in statuses), statuses

@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from mule.i2p import testbed
+from mule.i2p.errors import SamError
+from mule.i2p.session import SessionSpec
+from mule.node.config import SamAddress
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "i2p"))  # the scripted SAM bridge of the SAM client's tests
+from fake_bridge import FakeBridge
 
 # --- everywhere: no i2pd, no namespace needed ----------------------------------------------------------------
 
@@ -118,6 +126,49 @@ def test_seed_netdb_files_the_peer_under_its_hash(tmp_path: Path) -> None:
     testbed.seed_netdb(tmp_path, info)
     b64 = testbed.router_hash_b64(info)
     assert (tmp_path / "netDb" / f"r{b64[0]}" / f"routerInfo-{b64}.dat").read_bytes() == info
+
+
+def _on_fake_bridge(monkeypatch: pytest.MonkeyPatch, bridge: FakeBridge) -> SamAddress:
+    """The probe's sessions on ``bridge``, whose UDP port is not i2pd's SAM port - 1."""
+    monkeypatch.setattr(testbed, "SessionSpec", functools.partial(SessionSpec, udp_port=bridge.udp_port))
+    return SamAddress("127.0.0.1", bridge.port)
+
+
+def test_probe_hails_both_ways_and_ends_its_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> tuple[testbed.ProbeResult, list[str], int]:
+        bridge = await FakeBridge().start()
+        try:
+            address = _on_fake_bridge(monkeypatch, bridge)
+            result = await testbed.probe_delivery(address, address, interval=0.01)
+            await asyncio.sleep(0.05)  # the bridge sees the control connections close
+            return result, bridge.commands, len(bridge.sessions)
+        finally:
+            await bridge.stop()
+
+    result, commands, sessions_left = asyncio.run(scenario())
+    assert result.delivered and result.first_datagram_s is not None and result.both_ways_s is not None
+    assert (result.burst_sent, result.burst_received) == (0, (0, 0))
+    creates = [line for line in commands if line.startswith("SESSION CREATE")]
+    assert len(creates) == 2 and all("PORT=" in line and "i2cp.leaseSetType=1" in line for line in creates)
+    assert sessions_left == 0, "both probe sessions are closed afterwards"
+
+
+def test_probe_closes_the_session_it_made_when_the_other_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> tuple[list[str], int]:
+        bridge = await FakeBridge().start()
+        try:
+            address = _on_fake_bridge(monkeypatch, bridge)
+            bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=I2P_ERROR\n", hang_up=True)
+            with pytest.raises(SamError, match="I2P_ERROR"):
+                await testbed.probe_delivery(address, address, timeout=1.0)
+            await asyncio.sleep(0.05)
+            return bridge.commands, len(bridge.sessions)
+        finally:
+            await bridge.stop()
+
+    commands, sessions_left = asyncio.run(scenario())
+    assert len([line for line in commands if line.startswith("SESSION CREATE")]) == 2
+    assert sessions_left == 0, "the session that was created is closed again"
 
 
 # --- integration: real i2pd in a loopback-only namespace ---------------------------------------------------

@@ -181,3 +181,11 @@ def test_every_reply_encodes_to_a_datagram_the_codec_reads_back():
     ):
         for reply in responder.handle(PEER, request_, 0.0):
             assert decode(reply.message.encode()) == reply.message
+
+
+def test_an_answered_lookup_verifies_the_contact_that_answered():
+    responder, table, tracker = make()
+    table.add(kad_id(8), PEER, KAD_VERSION, 0.0, verified=False)
+    tracker.expect(PEER, Op.KADEMLIA_REQ, now=0.0)
+    responder.handle(PEER, messages.KademliaRes(5, ()), 1.0)
+    assert table.get(kad_id(8)).verified  # type: ignore[union-attr]
