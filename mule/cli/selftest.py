@@ -131,15 +131,13 @@ async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, st
         for side in "AB"
     }
     created_at = time.monotonic()
-    results = await asyncio.gather(
-        *(DatagramSession.create(spec, inboxes[key].add) for key, spec in specs.items()), return_exceptions=True
-    )
-    sessions = {key: result for key, result in zip(specs, results, strict=True) if isinstance(result, DatagramSession)}
     try:
-        failures = [result for result in results if isinstance(result, BaseException)]
-        if failures:
-            print(f"selftest: SESSION CREATE failed: {failures[0]}", file=sys.stderr)
-            return EXIT_NO_ROUTER
+        created = await DatagramSession.create_all([(spec, inboxes[key].add) for key, spec in specs.items()])
+    except SamFailure as exc:
+        print(f"selftest: SESSION CREATE failed: {exc}", file=sys.stderr)
+        return EXIT_NO_ROUTER
+    sessions = dict(zip(specs, created, strict=True))
+    try:
         print(f"SESSION CREATE: 4 sessions (2 per path) in {time.monotonic() - created_at:.1f} s")
         reports = await asyncio.gather(*(_exchange(path, sessions, inboxes, count, timeout) for path in DatagramPath))
     finally:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mule.i2p import sam_protocol as sam
@@ -102,6 +102,19 @@ class DatagramSession:
             await session.close()
             raise
         return session
+
+    @classmethod
+    async def create_all(cls, requests: Sequence[tuple[SessionSpec, DatagramHandler]]) -> list[DatagramSession]:
+        """Create several sessions concurrently (i2pd answers each SESSION CREATE only after ~20 s), all or none:
+        if one fails, the others are closed and the first failure (in ``requests`` order) is raised."""
+        outcomes = await asyncio.gather(
+            *(cls.create(spec, handler) for spec, handler in requests), return_exceptions=True
+        )
+        sessions = [outcome for outcome in outcomes if isinstance(outcome, DatagramSession)]
+        if len(sessions) < len(outcomes):
+            await asyncio.gather(*(session.close() for session in sessions))
+            raise next(outcome for outcome in outcomes if isinstance(outcome, BaseException))
+        return sessions
 
     async def _start(self) -> None:
         spec = self._spec

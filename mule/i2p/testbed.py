@@ -581,16 +581,9 @@ async def probe_delivery(
         for side, address in (("A", a), ("B", b))
     ]
     begun = time.monotonic()
-    # concurrently: i2pd 2.45.1 answers each SESSION CREATE only after about 20 s
-    created = await asyncio.gather(
-        *(DatagramSession.create(spec, inbox.receive) for spec, inbox in zip(specs, inboxes, strict=True)),
-        return_exceptions=True,
+    first, second = await DatagramSession.create_all(
+        [(spec, inbox.receive) for spec, inbox in zip(specs, inboxes, strict=True)]
     )
-    sessions = [outcome for outcome in created if isinstance(outcome, DatagramSession)]
-    if len(sessions) < len(created):
-        await asyncio.gather(*(session.close() for session in sessions))
-        raise next(outcome for outcome in created if isinstance(outcome, BaseException))
-    first, second = sessions
     ready = time.monotonic()
     inboxes[0].peer, inboxes[1].peer = second.destination, first.destination
 

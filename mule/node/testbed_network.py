@@ -10,7 +10,6 @@ is kept only where ``--data-dir`` puts it).
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import sys
@@ -26,10 +25,6 @@ from mule.kad.files.nodes_dat import NodeEntry, write_nodes_dat
 from mule.kad.opcodes import KAD_VERSION
 from mule.node.runner import run_until_signal
 from mule.node.service import NODES_DAT, NodeService
-
-log = logging.getLogger(__name__)
-
-STATUS_EVERY = 30.0
 
 
 def run_testbed_network(peers: int, data_dir: Path | None) -> int:
@@ -76,11 +71,7 @@ async def _serve(bed: Testbed, data_dirs: list[Path], stop: asyncio.Event) -> in
         file=sys.stderr,
     )
     try:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), STATUS_EVERY)
-            except TimeoutError:
-                log.info("our node: %s", ours.status())
+        await stop.wait()  # every node logs its own status line (NodeService), ours included
     finally:
         await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
     return 0
