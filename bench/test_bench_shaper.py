@@ -23,8 +23,8 @@ import uvloop
 from scipy import stats
 
 from mule.clock import LoopClock
+from mule.contract.profile import profile_for_tests
 from mule.shaper import DelayLaw, Kind, Shaper, WindowCap
-from mule.shaper.profile import profile_for_tests
 from mule.transport.memory import MemoryHub
 
 MESSAGES = 4000

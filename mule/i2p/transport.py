@@ -84,6 +84,11 @@ class SamTransport(Transport):
         return self._spec.keys.public
 
     @property
+    def stream_destination(self) -> bytes:
+        # Until a separate stream (TCP) destination is kept, the datagram one stands in for it.
+        return self.local_destination
+
+    @property
     def is_up(self) -> bool:
         return self._session is not None and self._session.is_open
 

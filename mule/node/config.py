@@ -1,7 +1,7 @@
 """Operator settings for a node: where its files live and where the router's SAM bridge is.
 
 These are the only knobs an operator has. Timing, ordering and caps are not among
-them: they belong to the protocol profile (``mule.shaper.profile``), identical on
+them: they belong to the protocol profile (``mule.contract.profile``), identical on
 every node.
 """
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mule._core.shuffle import Shuffler
+from mule.contract import Kind
 from mule.kad import kad1, messages
 from mule.kad.contact import Contact
 from mule.kad.opcodes import RequestType
 from mule.node.outbound import Outbound, OwnContact
 from mule.routing.table import RoutingTable
-from mule.shaper import Kind, Shuffler
 
 THIN_TABLE = 20
 """Below this many contacts the node keeps bootstrapping from its seed list."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mule.contract import Kind
 from mule.kad.contact import Contact, Kad1Contact
 from mule.kad.message import Message
 from mule.kad.opcodes import KAD_VERSION
 from mule.routing.table import Contact as TableContact
-from mule.shaper import Kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ already scheduled the shaper's uniform delay for them.
 
 from __future__ import annotations
 
+from mule._core.shuffle import Shuffler
+from mule.contract import Kind
 from mule.kad import kad1, messages
 from mule.kad.message import Message
 from mule.kad.opcodes import KAD_VERSION
@@ -17,7 +19,6 @@ from mule.node.outbound import Outbound, OwnContact, as_kad1, as_kad2
 from mule.node.tracking import RequestTracker
 from mule.routing.table import Contact as TableContact
 from mule.routing.table import RoutingTable
-from mule.shaper import Kind, Shuffler
 
 BOOTSTRAP_CONTACTS = 24  # ⌊(10238 − 16 − 1 − 387 − 2) / 404⌋: what fits one BOOTSTRAP_RES
 KAD1_BOOTSTRAP_CONTACTS = 11  # plus our own contact last: iMule's 12 at this MTU

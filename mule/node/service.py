@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mule._core.keystream import substream_seed
+from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
+from mule.contract import PROFILE_V1, Profile
 from mule.kad.codec import decode
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
@@ -32,7 +34,7 @@ from mule.node.outbound import Outbound, OwnContact, as_kad2
 from mule.node.responder import Responder
 from mule.node.tracking import ANSWERS, RequestTracker
 from mule.routing.table import RoutingTable
-from mule.shaper import PROFILE_V1, Profile, Shaper, Shuffler
+from mule.shaper import Shaper
 from mule.transport.interface import Transport
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,9 @@ only calls ``submit`` (outbound), ``admit`` (inbound), ``start_lookup`` /
 
 from __future__ import annotations
 
-from mule.shaper.profile import PROFILE_V1, DelayLaw, Profile, WindowCap
-from mule.shaper.queue import Kind
+from mule._core.shuffle import Shuffler
+from mule.contract import PROFILE_V1, DelayLaw, Kind, Profile, WindowCap
 from mule.shaper.shaper import Counters, Outcome, Release, Shaper
-from mule.shaper.shuffle import Shuffler
 
 __all__ = [
     "PROFILE_V1",

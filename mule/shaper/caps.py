@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 
-from mule.shaper.profile import WindowCap
+from mule.contract.profile import WindowCap
 
 
 class SlidingWindow:

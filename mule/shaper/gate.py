@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from mule.contract.profile import Profile
 from mule.shaper.caps import KeyedWindows
-from mule.shaper.profile import Profile
 
 
 class Verdict(Enum):

@@ -16,23 +16,10 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from enum import Enum
 
 from mule._core import JitterSampler
-from mule.shaper.profile import Profile
-from mule.shaper.shuffle import Shuffler
-
-
-class Kind(Enum):
-    """What an outbound message is, for accounting and caps only: it never changes when the message leaves."""
-
-    REQUEST = "request"
-    """Requests we originate: lookups, searches, publishes, HELLO_REQ, PING, BOOTSTRAP_REQ."""
-    RESPONSE = "response"
-    """Answers to a peer's request (RES, SEARCH_RES, PUBLISH_RES, HELLO_RES, PONG, ...): capped per peer."""
-    MAINTENANCE = "maintenance"
-    """Routing-table upkeep: probes and refreshes."""
-    COVER = "cover"
+from mule._core.shuffle import Shuffler
+from mule.contract import Kind, Profile
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,14 @@ from enum import Enum
 
 from mule._core import JitterSampler
 from mule._core.keystream import substream_seed
+from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
+from mule.contract import Kind
+from mule.contract.profile import PROFILE_V1, Profile
 from mule.shaper.caps import KeyedWindows, SlidingWindow
 from mule.shaper.gate import InboundGate, Verdict
 from mule.shaper.lateness import LatenessLog
-from mule.shaper.profile import PROFILE_V1, Profile
-from mule.shaper.queue import DelayQueue, Kind, Message, Round
-from mule.shaper.shuffle import Shuffler
+from mule.shaper.queue import DelayQueue, Message, Round
 from mule.transport.interface import Transport, TransportError
 
 

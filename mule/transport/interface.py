@@ -46,6 +46,15 @@ class Transport(abc.ABC):
     def local_destination(self) -> bytes:
         """Our own raw destination (available once open)."""
 
+    @property
+    @abc.abstractmethod
+    def stream_destination(self) -> bytes:
+        """The destination peers are told to open streams to: iMule's separate, persistent TCP destination.
+
+        mule opens no streams, but iMule writes this destination into BOOTSTRAP_RES and Kad1 contacts, so a
+        node that wrote its datagram destination there instead would stand out (available once open).
+        """
+
     @abc.abstractmethod
     async def open(self) -> None: ...
 

@@ -22,6 +22,11 @@ DESTINATION_BYTES = 387  # the size of a raw I2P DSA-SHA1 destination, so sizes 
 INBOX_DATAGRAMS = 1024
 
 
+def random_destination() -> bytes:
+    """A random destination shaped like a DSA-SHA1 one with a null certificate, the only form iMule accepts."""
+    return os.urandom(DESTINATION_BYTES - 3) + bytes(3)
+
+
 class MemoryHub:
     __slots__ = ("_endpoints", "_tap")
 
@@ -30,8 +35,8 @@ class MemoryHub:
         self._tap = tap
 
     def endpoint(self, destination: bytes | None = None) -> MemoryTransport:
-        """A new endpoint (not yet open) with ``destination`` or a random one."""
-        return MemoryTransport(self, destination if destination is not None else os.urandom(DESTINATION_BYTES))
+        """A new endpoint (not yet open) with ``destination`` or a random one of the form iMule accepts."""
+        return MemoryTransport(self, destination if destination is not None else random_destination())
 
     def _attach(self, transport: MemoryTransport) -> None:
         if transport.local_destination in self._endpoints:
@@ -50,17 +55,22 @@ class MemoryHub:
 
 
 class MemoryTransport(Transport):
-    __slots__ = ("_destination", "_hub", "_inbox", "_open")
+    __slots__ = ("_destination", "_hub", "_inbox", "_open", "_stream_destination")
 
     def __init__(self, hub: MemoryHub, destination: bytes) -> None:
         self._hub = hub
         self._destination = destination
+        self._stream_destination = random_destination()
         self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
         self._open = False
 
     @property
     def local_destination(self) -> bytes:
         return self._destination
+
+    @property
+    def stream_destination(self) -> bytes:
+        return self._stream_destination
 
     async def open(self) -> None:
         self._hub._attach(self)

@@ -14,8 +14,8 @@ import pytest
 import uvloop
 
 from mule.clock import LoopClock
+from mule.contract.profile import profile_for_tests
 from mule.shaper import DelayLaw, Kind, Release, Shaper, WindowCap
-from mule.shaper.profile import profile_for_tests
 from mule.transport.memory import MemoryHub
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]

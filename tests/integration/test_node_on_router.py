@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from mule.clock import LoopClock
+from mule.contract.profile import profile_for_tests
 from mule.i2p import testbed
 from mule.i2p.transport import SamTransport, SamTransportSettings
 from mule.kad.contact import Contact
 from mule.kad.files.nodes_dat import NodeEntry, read_nodes_dat, write_nodes_dat
 from mule.kad.opcodes import KAD_VERSION
 from mule.node.service import NODES_DAT, NodeService
-from mule.shaper.profile import profile_for_tests
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shaper_stats import most_in_any_window
 
+from mule.contract.profile import HELLO_REQ, PING, PROFILE_V1, profile_for_tests
 from mule.shaper import WindowCap
 from mule.shaper.caps import KeyedWindows, SlidingWindow
 from mule.shaper.gate import InboundGate, Verdict
-from mule.shaper.profile import HELLO_REQ, PING, PROFILE_V1, profile_for_tests
 
 gaps = st.lists(st.floats(0.0, 3.0, allow_nan=False), min_size=1, max_size=200)
 caps = st.builds(WindowCap, st.integers(1, 6), st.floats(0.5, 10.0))

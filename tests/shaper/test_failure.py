@@ -13,8 +13,8 @@ import pytest
 from shaper_stats import Rig, ShaperFactory, assert_delays_follow_law, assert_same_distribution, make_rig
 
 from mule.clock import VirtualClock
+from mule.contract.profile import PING, profile_for_tests
 from mule.shaper import Kind, Outcome, Release, Shaper, WindowCap
-from mule.shaper.profile import PING, profile_for_tests
 from mule.transport.interface import Transport, TransportError
 
 INPUTS = 3000
@@ -123,6 +123,10 @@ class FlakyTransport(Transport):
     @property
     def local_destination(self) -> bytes:
         return b"me"
+
+    @property
+    def stream_destination(self) -> bytes:
+        return b"my streams"
 
     async def open(self) -> None: ...
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from shaper_stats import make_rig, most_in_any_window
 
+from mule.contract.profile import KADEMLIA2_REQ, PING, profile_for_tests
 from mule.shaper import Kind, WindowCap
-from mule.shaper.profile import KADEMLIA2_REQ, PING, profile_for_tests
 
 PEERS = 1000
 OVERDRIVE = 100

@@ -15,8 +15,8 @@ from shaper_stats import (
     position_counts,
 )
 
+from mule.contract.profile import profile_for_tests
 from mule.shaper import Kind, Profile, Shaper, Shuffler, WindowCap
-from mule.shaper.profile import profile_for_tests
 
 BURST = 3000
 SEED = b"ordering-test-seed".ljust(32, b".")

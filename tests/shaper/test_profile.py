@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from mule.contract.profile import profile_for_tests
 from mule.shaper import PROFILE_V1, DelayLaw, WindowCap
-from mule.shaper.profile import profile_for_tests
 
 # iMule's timing envelope, from ../shared/docs/kad-wire.md.
 IMULE_REQUEST_TRACKING = 180.0  # §7.5: an answer is accepted for 180 s after the request

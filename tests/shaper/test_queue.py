@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mule._core import JitterSampler
+from mule.contract.profile import profile_for_tests
 from mule.shaper import Kind, Shuffler
-from mule.shaper.profile import profile_for_tests
 from mule.shaper.queue import DelayQueue
 
 PROFILE = profile_for_tests(queue_messages=5, queue_bytes=100)

@@ -7,9 +7,9 @@ import pytest
 from shaper_stats import make_rig, open_endpoint
 
 from mule.clock import VirtualClock
+from mule.contract.profile import PING, PROFILE_V1, profile_for_tests
 from mule.shaper import Kind, Outcome, Shaper, WindowCap
 from mule.shaper.lateness import LatenessLog
-from mule.shaper.profile import PING, PROFILE_V1, profile_for_tests
 from mule.transport.interface import SenderAlreadyClaimed
 from mule.transport.memory import MemoryHub
 

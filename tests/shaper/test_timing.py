@@ -10,8 +10,8 @@ import pytest
 from shaper_stats import ShaperFactory, assert_delays_follow_law, assert_same_distribution, make_rig
 
 from mule._core import JitterSampler
+from mule.contract.profile import PROFILE_V1, profile_for_tests
 from mule.shaper import Kind, Shaper, WindowCap
-from mule.shaper.profile import PROFILE_V1, profile_for_tests
 
 PER_KIND = 4000
 SEED = bytes(range(32))

@@ -1,0 +1,11 @@
+"""The contract's fixed numbers (the versioned protocol profile) and the kinds of outbound traffic.
+
+Plain data only, so the sans-IO node core and the shaper can both use it without either importing the other.
+"""
+
+from __future__ import annotations
+
+from mule.contract.kind import Kind
+from mule.contract.profile import PROFILE_V1, DelayLaw, Profile, WindowCap
+
+__all__ = ["PROFILE_V1", "DelayLaw", "Kind", "Profile", "WindowCap"]
