@@ -98,14 +98,18 @@ class Profile:
     """How many peers (or peer/opcode pairs) a per-peer cap tracks at most; beyond it new keys are refused."""
     lateness_samples: int
     """Size of the ring buffer that keeps the most recent hand-off lateness samples."""
-    upkeep_tick: float
-    """Seconds between the node's routing-upkeep requests: one per tick in every state (participation symmetry)."""
+    upkeep: DelayLaw
+    """Seconds between two routing-upkeep requests, drawn afresh each time: a renewal process at a fixed mean rate,
+    the same in every state (participation symmetry), with no beat an observer could lock on to."""
+    upkeep_mix: tuple[tuple[int, int], ...]
+    """Upkeep requests are dealt from a shuffled deck with these (request opcode, cards) counts, so the mix of kinds
+    is fixed whatever the table holds; only whom each request goes to follows the table."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.round_length) and self.round_length > 0):
             raise ValueError("round length must be finite and positive")
-        if not (math.isfinite(self.upkeep_tick) and self.upkeep_tick > 0):
-            raise ValueError("upkeep tick must be finite and positive")
+        if not self.upkeep_mix or min(cards for _, cards in self.upkeep_mix) < 1:
+            raise ValueError("the upkeep deck needs at least one card of each kind it names")
         if min(self.queue_messages, self.queue_bytes, self.peer_table, self.lateness_samples) < 1:
             raise ValueError("queue, table and sample bounds must be positive")
         object.__setattr__(self, "inbound", _frozen_table(self.inbound))
@@ -130,9 +134,11 @@ PROFILE_V1 = Profile(
     retry=DelayLaw(base=2.0, jitter=1.0),
     peer_table=2048,
     lateness_samples=8192,
-    # One upkeep request per 10 s: iMule bootstraps every 15 s while disconnected and probes each routing zone
-    # once a minute; 6 requests a minute keeps a small table fresh and stays far below every peer's flood limit.
-    upkeep_tick=10.0,
+    # One upkeep request per 10 s on average (uniform 5..15 s): iMule bootstraps every 15 s while disconnected
+    # and probes each routing zone once a minute; 6 requests a minute keeps a table fresh and stays far below
+    # every peer's flood limit. Of every 8: 5 HELLO probes, 2 KADEMLIA2_REQ refreshes, 1 BOOTSTRAP_REQ.
+    upkeep=DelayLaw(base=5.0, jitter=10.0),
+    upkeep_mix=((HELLO_REQ, 5), (KADEMLIA2_REQ, 2), (BOOTSTRAP_REQ, 1)),
 )
 
 

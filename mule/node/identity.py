@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mule.kad.errors import CorruptFile
+from mule.kad.files.atomic import write_atomic
 from mule.kad.files.preferences_kad import read_preferences_kad, write_preferences_kad
 from mule.node.config import ConfigError
 
@@ -38,3 +39,24 @@ def load_or_create_kad_id(data_dir: Path, randbytes: Callable[[int], bytes] = os
         kad_id = int.from_bytes(randbytes(16), "big")
     write_preferences_kad(path, kad_id)
     return kad_id
+
+
+UDP_KEY_FILE = "cryptkad-udp.key"
+
+
+def load_or_create_udp_key(data_dir: Path, randbytes: Callable[[int], bytes] = os.urandom) -> int:
+    """iMule's CryptoKadUDPKey: a nonzero u32 secret behind our verify keys, made once and kept."""
+    path = data_dir / UDP_KEY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    if len(data) == 4 and int.from_bytes(data, "little"):
+        return int.from_bytes(data, "little")
+    if data:
+        raise ConfigError(f"{path}: not a 4-byte key; move it away to start with a new one")
+    key = 0
+    while not key:
+        key = int.from_bytes(randbytes(4), "little")
+    write_atomic(path, key.to_bytes(4, "little"))
+    return key

@@ -1,6 +1,8 @@
-"""Which flood counter an inbound message charges: iMule counts Kad1 requests with their Kad2 equivalent."""
+"""One admitted inbound message with what its envelope told us, and which flood counter it charges."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from mule.kad.message import Message
 from mule.kad.opcodes import Op
@@ -16,6 +18,18 @@ _KAD2_EQUIVALENT: dict[int, int] = {
 }
 
 
-def flood_opcode(message: Message) -> int:
-    """The Kad2 opcode whose per-peer limit this message counts against."""
-    return _KAD2_EQUIVALENT.get(message.OPCODE, message.OPCODE)
+def flood_opcode(opcode: int) -> int:
+    """The Kad2 opcode whose per-peer limit a message with ``opcode`` counts against (iMule counts Kad1 with Kad2)."""
+    return _KAD2_EQUIVALENT.get(opcode, opcode)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    source: bytes
+    """The sender's destination, as the router delivered it (I2P datagrams are signed: it is not spoofable)."""
+    message: Message
+    now: float
+    sender_key: int = 0
+    """The verify key the peer put in an obfuscated packet for us to echo back (0: it came in plaintext)."""
+    valid_key: bool = False
+    """It carried our own verify key for this peer: proof the peer heard from us at this destination before."""

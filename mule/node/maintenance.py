@@ -1,12 +1,12 @@
-"""Routing-table upkeep, sans-IO: one request per tick, every tick, whatever the node's state.
+"""Routing-table upkeep, sans-IO: one request per draw of the profile's upkeep law, in every state.
 
-The tick length is fixed, so a node sends the same amount of upkeep traffic whether it
-is busy or idle, new or old (contract invariant 3). Ticks take turns: a BOOTSTRAP_REQ
-to the next seed contact (every tick while the table is empty, every third while it is
-thin), otherwise a HELLO_REQ probe of the contact heard from least recently, and every
-third tick a KADEMLIA2_REQ for a random target to the contact nearest it (one-hop
-discovery). Only a node that knows no one and has no seeds stays silent.
-The shaper adds the delay law to each, so ticks are not visible on the wire as a clock.
+The kind of each request is dealt from a shuffled deck whose make-up is fixed by the profile
+(HELLO probes, KADEMLIA2_REQ refreshes, BOOTSTRAP_REQs), so the rate *and* the mix are the
+same on an idle node and a busy one, a new one and an old one. Only the addressee follows
+the table, as iMule's timers would choose it: the contact due for a probe (small timer), the
+contact nearest a zone due for a refresh (big timer), the next seed. Each kind falls back to
+seeds while the table is empty and to a random contact when nothing is due, so no state
+changes what is sent. Only a node that knows no one and has no seeds stays silent.
 """
 
 from __future__ import annotations
@@ -15,66 +15,97 @@ from collections.abc import Callable
 
 from mule._core.shuffle import Shuffler
 from mule.contract import Kind
+from mule.contract.profile import BOOTSTRAP_REQ, HELLO_REQ, KADEMLIA2_REQ
 from mule.kad import kad1, messages
 from mule.kad.contact import Contact
 from mule.kad.opcodes import RequestType
-from mule.node.outbound import Outbound, OwnContact
-from mule.routing.table import RoutingTable
+from mule.node.handshake import Handshake
+from mule.node.outbound import CRYPT_VERSION, KAD2_VERSION, Outbound, OwnContact, Peer
+from mule.routing import RoutingTable
 
-THIN_TABLE = 20
-"""Below this many contacts the node keeps bootstrapping from its seed list."""
+ANY_TYPE = 4  # refresh requests may go to any contact, verified or not (iMule's lookups seed with types up to 4)
 
 
 class Maintenance:
-    __slots__ = ("_me", "_next_seed", "_randbytes", "_seeds", "_shuffler", "_table", "_turn")
+    __slots__ = ("_deck", "_handshake", "_me", "_mix", "_next_seed", "_randbytes", "_seeds", "_shuffler", "_table")
 
     def __init__(
         self,
         me: OwnContact,
         table: RoutingTable,
         seeds: list[Contact],
+        handshake: Handshake,
         shuffler: Shuffler,
         randbytes: Callable[[int], bytes],
+        mix: tuple[tuple[int, int], ...],
     ) -> None:
         self._me = me
         self._table = table
         # Seeds are visited in a random order, so two nodes with one seed file do not walk it in step.
         self._seeds = shuffler.shuffled(c for c in seeds if c.udp_dest != me.udp_dest and c.kad_id != me.kad_id)
         self._next_seed = 0
+        self._handshake = handshake
         self._shuffler = shuffler
         self._randbytes = randbytes
-        self._turn = 0
+        self._mix = mix
+        self._deck: list[int] = []
 
     @property
     def seeds(self) -> int:
         return len(self._seeds)
 
     def tick(self, now: float) -> list[Outbound]:
-        turn, self._turn = self._turn, (self._turn + 1) % 3
-        known = len(self._table)
-        if self._seeds and (not known or (turn == 0 and known < THIN_TABLE)):
-            return [self._bootstrap()]
-        if not known:
-            return []
-        return [self._discover() if turn == 2 else self._probe()]
+        """Age the table, then deal the next upkeep request (none only when there is nobody to send it to)."""
+        self._table.expire(now)
+        self._table.consolidate(now)
+        kind = self._deal()
+        if kind == HELLO_REQ:
+            peer = self._due_probe(now)
+            return [] if peer is None else [self._handshake.hello(peer)]
+        if kind == KADEMLIA2_REQ:
+            return self._refresh(now)
+        peer = self._next_seed_peer() or self._random_contact()
+        return [] if peer is None else [self._bootstrap(peer)]
 
-    def _bootstrap(self) -> Outbound:
+    def _deal(self) -> int:
+        if not self._deck:
+            self._deck = self._shuffler.shuffled(opcode for opcode, cards in self._mix for _ in range(cards))
+        return self._deck.pop()
+
+    def _due_probe(self, now: float) -> Peer | None:
+        due = self._table.next_probe(now)
+        if due is not None:
+            return Peer.of(due)
+        return self._random_contact() or self._next_seed_peer()
+
+    def _refresh(self, now: float) -> list[Outbound]:
+        target = self._table.refresh_target(now)
+        if target is None:
+            target = int.from_bytes(self._randbytes(16), "big")
+        nearest = self._table.closest(target, 1, max_type=ANY_TYPE, verified_only=False)
+        peer = Peer.of(nearest[0]) if nearest else self._next_seed_peer()
+        if peer is None:
+            return []
+        if peer.version >= KAD2_VERSION:
+            request = messages.KademliaReq(RequestType.FIND_NODE, target, peer.kad_id, self._me.kad_id)
+            return [peer.request(request, Kind.MAINTENANCE)]
+        request1 = kad1.Kad1Req(RequestType.FIND_NODE, target, peer.kad_id, self._me.kad_id)
+        return [Outbound(peer.destination, request1, Kind.MAINTENANCE)]
+
+    def _bootstrap(self, peer: Peer) -> Outbound:
+        if peer.version >= CRYPT_VERSION:  # iMule's Bootstrap(): keyed by the Kad ID, no receiver key
+            return Outbound(peer.destination, messages.BootstrapReq(), Kind.MAINTENANCE, crypt_id=peer.kad_id)
+        if peer.version >= KAD2_VERSION:
+            return Outbound(peer.destination, messages.BootstrapReq(), Kind.MAINTENANCE)
+        return Outbound(peer.destination, kad1.Kad1BootstrapReq(self._me.kad1()), Kind.MAINTENANCE)
+
+    def _next_seed_peer(self) -> Peer | None:
+        if not self._seeds:
+            return None
         seed = self._seeds[self._next_seed]
         self._next_seed = (self._next_seed + 1) % len(self._seeds)
-        # Version 1 and older peers only speak Kad1 (kad-wire.md §10).
-        message = messages.BootstrapReq() if seed.version > 1 else kad1.Kad1BootstrapReq(self._me.kad1())
-        return Outbound(seed.udp_dest, message, Kind.MAINTENANCE)
+        return Peer.of(seed)
 
-    def _probe(self) -> Outbound:
-        stalest = min(self._table.contacts(), key=lambda c: c.last_seen)
-        message = messages.HelloReq(self._me.kad2()) if stalest.version > 1 else kad1.Kad1HelloReq(self._me.kad1())
-        return Outbound(stalest.destination, message, Kind.MAINTENANCE)
-
-    def _discover(self) -> Outbound:
-        target = int.from_bytes(self._randbytes(16), "big")
-        nearest = self._table.closest(target, 1, verified_only=False)[0]
-        if nearest.version > 1:
-            message = messages.KademliaReq(RequestType.FIND_NODE, target, nearest.kad_id, self._me.kad_id)
-        else:
-            message = kad1.Kad1Req(RequestType.FIND_NODE, target, nearest.kad_id, self._me.kad_id)
-        return Outbound(nearest.destination, message, Kind.MAINTENANCE)
+    def _random_contact(self) -> Peer | None:
+        picked = self._table.random_contacts(1)
+        return Peer.of(picked[0]) if picked else None

@@ -1,11 +1,12 @@
-"""What a node answers, sans-IO: an admitted inbound message in, the replies to queue out.
+"""What a node answers, sans-IO: an admitted request in, the replies to queue out.
 
-The responder never sends and never reads a clock: the service gives it the time,
-and hands every reply to the shaper, which alone decides when it leaves. Answers
-follow iMule's payload rules (kad-wire.md §4, §4.1) with one difference the contract
-demands: peer lists are the right set in a uniformly random order, never sorted by
-distance. Messages a node does not answer produce no reply here; the service has
-already scheduled the shaper's uniform delay for them.
+The responder never sends and never reads a clock: the core gives it the time, and the
+shaper alone decides when a reply leaves. Answers follow iMule's payload rules, with one
+difference the contract demands: peer lists are the right set in a uniformly random order,
+never sorted by distance. Replies to a peer that gave us its verify key are obfuscated
+with it, as iMule's ``SendPacket(..., senderKey, NULL)``; Kad1 replies are always plain.
+Building a reply costs the same whatever the table holds: peer lists are sampled, not
+made by shuffling the whole table.
 """
 
 from __future__ import annotations
@@ -13,123 +14,60 @@ from __future__ import annotations
 from mule._core.shuffle import Shuffler
 from mule.contract import Kind
 from mule.kad import kad1, messages
-from mule.kad.message import Message
 from mule.kad.opcodes import KAD_VERSION
+from mule.node.inbound import Inbound
 from mule.node.outbound import Outbound, OwnContact, as_kad1, as_kad2
-from mule.node.tracking import RequestTracker
-from mule.routing.table import Contact as TableContact
-from mule.routing.table import RoutingTable
+from mule.routing import Contact as TableContact
+from mule.routing import RoutingTable
 
 BOOTSTRAP_CONTACTS = 24  # ⌊(10238 − 16 − 1 − 387 − 2) / 404⌋: what fits one BOOTSTRAP_RES
 KAD1_BOOTSTRAP_CONTACTS = 11  # plus our own contact last: iMule's 12 at this MTU
 MAX_RES_CONTACTS = 25  # ⌊(10238 − 17) / 404⌋
 REQ_TYPE_MASK = 0x1F
+ANSWER_TYPE = 2  # KADEMLIA2_RES carries verified contacts of type 0..2 only (iMule's GetClosestToTarget(2, ...))
 
 
 class Responder:
-    __slots__ = ("_me", "_shuffler", "_table", "_tracker")
+    __slots__ = ("_me", "_shuffler", "_table")
 
-    def __init__(self, me: OwnContact, table: RoutingTable, tracker: RequestTracker, shuffler: Shuffler) -> None:
+    def __init__(self, me: OwnContact, table: RoutingTable, shuffler: Shuffler) -> None:
         self._me = me
         self._table = table
-        self._tracker = tracker
         self._shuffler = shuffler
 
-    def handle(self, source: bytes, message: Message, now: float) -> list[Outbound]:
-        handler = _HANDLERS.get(type(message))
-        return [] if handler is None else handler(self, source, message, now)
+    def ping(self, inbound: Inbound) -> list[Outbound]:
+        return [Outbound(inbound.source, messages.Pong(), Kind.RESPONSE, receiver_key=inbound.sender_key)]
 
-    # --- requests ---------------------------------------------------------------------------------------
+    def bootstrap_req(self, inbound: Inbound) -> list[Outbound]:
+        # iMule answers even with no contacts, names its TCP destination, and does not add the requester.
+        contacts = tuple(map(as_kad2, self._table.random_contacts(BOOTSTRAP_CONTACTS, exclude=inbound.source)))
+        reply = messages.BootstrapRes(self._me.kad_id, KAD_VERSION, self._me.tcp_dest, contacts)
+        return [Outbound(inbound.source, reply, Kind.RESPONSE, receiver_key=inbound.sender_key)]
 
-    def _ping(self, source: bytes, message: messages.Ping, now: float) -> list[Outbound]:
-        return [Outbound(source, messages.Pong(), Kind.RESPONSE)]
+    def kad1_bootstrap_req(self, inbound: Inbound) -> list[Outbound]:
+        contacts = tuple(map(as_kad1, self._table.random_contacts(KAD1_BOOTSTRAP_CONTACTS, exclude=inbound.source)))
+        return [Outbound(inbound.source, kad1.Kad1BootstrapRes((*contacts, self._me.kad1())), Kind.RESPONSE)]
 
-    def _hello_req(self, source: bytes, message: messages.HelloReq, now: float) -> list[Outbound]:
-        self._learn(message.contact.kad_id, source, message.contact.version, now, verified=False)
-        return [Outbound(source, messages.HelloRes(self._me.kad2()), Kind.RESPONSE)]
-
-    def _kad1_hello_req(self, source: bytes, message: kad1.Kad1HelloReq, now: float) -> list[Outbound]:
-        self._learn(message.contact.kad_id, source, 0, now, verified=False)
-        return [Outbound(source, kad1.Kad1HelloRes(self._me.kad1()), Kind.RESPONSE)]
-
-    def _bootstrap_req(self, source: bytes, message: messages.BootstrapReq, now: float) -> list[Outbound]:
-        # iMule answers even with no contacts, and does not add the requester.
-        contacts = tuple(as_kad2(c) for c in self._sample(BOOTSTRAP_CONTACTS, exclude=source))
-        return [
-            Outbound(
-                source, messages.BootstrapRes(self._me.kad_id, KAD_VERSION, self._me.udp_dest, contacts), Kind.RESPONSE
-            )
-        ]
-
-    def _kad1_bootstrap_req(self, source: bytes, message: kad1.Kad1BootstrapReq, now: float) -> list[Outbound]:
-        self._learn(message.contact.kad_id, source, 0, now, verified=False)
-        contacts = tuple(as_kad1(c) for c in self._sample(KAD1_BOOTSTRAP_CONTACTS, exclude=source))
-        return [Outbound(source, kad1.Kad1BootstrapRes((*contacts, self._me.kad1())), Kind.RESPONSE)]
-
-    def _kademlia_req(self, source: bytes, message: messages.KademliaReq, now: float) -> list[Outbound]:
-        found = self._closest(source, message.type, message.target, message.receiver_id)
+    def kademlia_req(self, inbound: Inbound) -> list[Outbound]:
+        message: messages.KademliaReq = inbound.message  # type: ignore[assignment]
+        found = self._closest(inbound.source, message.type, message.target, message.receiver_id)
         if found is None:
             return []
-        return [Outbound(source, messages.KademliaRes(message.target, tuple(map(as_kad2, found))), Kind.RESPONSE)]
+        reply = messages.KademliaRes(message.target, tuple(map(as_kad2, found)))
+        return [Outbound(inbound.source, reply, Kind.RESPONSE, receiver_key=inbound.sender_key)]
 
-    def _kad1_req(self, source: bytes, message: kad1.Kad1Req, now: float) -> list[Outbound]:
-        found = self._closest(source, message.type, message.target, message.receiver_id)
+    def kad1_req(self, inbound: Inbound) -> list[Outbound]:
+        message: kad1.Kad1Req = inbound.message  # type: ignore[assignment]
+        found = self._closest(inbound.source, message.type, message.target, message.receiver_id)
         if found is None:
             return []
-        return [Outbound(source, kad1.Kad1Res(message.target, tuple(map(as_kad1, found))), Kind.RESPONSE)]
+        return [Outbound(inbound.source, kad1.Kad1Res(message.target, tuple(map(as_kad1, found))), Kind.RESPONSE)]
 
-    def _search_req(self, source: bytes, message: Message, now: float) -> list[Outbound]:
+    def search_req(self, inbound: Inbound) -> list[Outbound]:
         # iMule always answers a Kad2 search, even with no results. mule keeps no index yet, so it has none.
-        target: int = message.target  # type: ignore[attr-defined]
-        return [Outbound(source, messages.SearchRes(self._me.kad_id, target, ()), Kind.RESPONSE)]
-
-    # --- responses (accepted only when we asked) --------------------------------------------------------
-
-    def _hello_res(self, source: bytes, message: messages.HelloRes, now: float) -> list[Outbound]:
-        if self._tracker.consume(source, message.OPCODE, now):
-            self._learn(message.contact.kad_id, source, message.contact.version, now, verified=True)
-        return []
-
-    def _kad1_hello_res(self, source: bytes, message: kad1.Kad1HelloRes, now: float) -> list[Outbound]:
-        if self._tracker.consume(source, message.OPCODE, now):
-            self._learn(message.contact.kad_id, source, 0, now, verified=True)
-        return []
-
-    def _bootstrap_res(self, source: bytes, message: messages.BootstrapRes, now: float) -> list[Outbound]:
-        if self._tracker.consume(source, message.OPCODE, now):
-            self._learn(message.kad_id, source, message.version, now, verified=True)
-            for contact in message.contacts:
-                self._learn(contact.kad_id, contact.udp_dest, contact.version, now, verified=False)
-        return []
-
-    def _kademlia_res(self, source: bytes, message: messages.KademliaRes, now: float) -> list[Outbound]:
-        if self._tracker.consume(source, message.OPCODE, now):
-            self._confirm(source, now)
-            for contact in message.contacts:
-                self._learn(contact.kad_id, contact.udp_dest, contact.version, now, verified=False)
-        return []
-
-    def _pong(self, source: bytes, message: messages.Pong, now: float) -> list[Outbound]:
-        if self._tracker.consume(source, message.OPCODE, now):
-            self._confirm(source, now)
-        return []
-
-    # --- helpers ----------------------------------------------------------------------------------------
-
-    def _learn(self, kad_id: int, destination: bytes, version: int, now: float, *, verified: bool) -> None:
-        # Versions above iMule's make iMule drop a whole packet that lists them: never pass such a contact on.
-        if kad_id and version <= KAD_VERSION:
-            self._table.add(kad_id, destination, version, now, verified=verified)
-
-    def _confirm(self, source: bytes, now: float) -> None:
-        """A known contact answered a request of ours: its destination is alive (I2P datagrams are signed)."""
-        known = self._table.by_destination(source)
-        if known is not None:
-            self._learn(known.kad_id, source, known.version, now, verified=True)
-
-    def _sample(self, count: int, *, exclude: bytes) -> list[TableContact]:
-        candidates = [c for c in self._table.contacts() if c.destination != exclude]
-        return self._shuffler.shuffled(candidates)[:count]
+        target: int = inbound.message.target  # type: ignore[attr-defined]
+        reply = messages.SearchRes(self._me.kad_id, target, ())
+        return [Outbound(inbound.source, reply, Kind.RESPONSE, receiver_key=inbound.sender_key)]
 
     def _closest(self, source: bytes, req_type: int, target: int, receiver_id: int) -> list[TableContact] | None:
         """The verified contacts nearest ``target``, in a uniformly random order; ``None`` if iMule stays silent."""
@@ -137,24 +75,5 @@ class Responder:
         if receiver_id != self._me.kad_id or count == 0:
             return None
         # One more than asked, so the requester itself can be left out and the count still met.
-        found = [c for c in self._table.closest(target, count + 1) if c.destination != source][:count]
-        return self._shuffler.shuffled(found)
-
-
-_HANDLERS = {
-    messages.Ping: Responder._ping,
-    messages.HelloReq: Responder._hello_req,
-    messages.BootstrapReq: Responder._bootstrap_req,
-    messages.KademliaReq: Responder._kademlia_req,
-    messages.SearchKeyReq: Responder._search_req,
-    messages.SearchSourceReq: Responder._search_req,
-    messages.SearchNotesReq: Responder._search_req,
-    messages.HelloRes: Responder._hello_res,
-    messages.BootstrapRes: Responder._bootstrap_res,
-    messages.KademliaRes: Responder._kademlia_res,
-    messages.Pong: Responder._pong,
-    kad1.Kad1HelloReq: Responder._kad1_hello_req,
-    kad1.Kad1BootstrapReq: Responder._kad1_bootstrap_req,
-    kad1.Kad1Req: Responder._kad1_req,
-    kad1.Kad1HelloRes: Responder._kad1_hello_res,
-}
+        nearest = self._table.closest(target, count + 1, max_type=ANSWER_TYPE)
+        return self._shuffler.shuffled([c for c in nearest if c.destination != source][:count])
