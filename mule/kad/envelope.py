@@ -51,3 +51,14 @@ def unframe(datagram: bytes) -> tuple[int, bytes]:
     if not inflater.eof or inflater.unconsumed_tail:
         raise MalformedPacket("packed payload truncated or larger than iMule inflates")
     return opcode, payload
+
+
+def peek_opcode(datagram: bytes) -> int | None:
+    """The opcode of a plain or packed Kad datagram, read from its header alone (no inflating, no parsing).
+
+    ``None`` for anything that is not a Kad frame of an acceptable size. The node charges its flood limits with
+    this before it pays for decoding.
+    """
+    if not 2 <= len(datagram) <= MAX_DATAGRAM or datagram[0] not in (Protocol.KAD, Protocol.KAD_PACKED):
+        return None
+    return datagram[1]

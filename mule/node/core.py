@@ -64,6 +64,8 @@ class Send:
 class CoreCounters:
     received: int = 0
     handled: int = 0
+    upkeep: int = 0
+    """Upkeep requests submitted (one per draw of the upkeep law, whatever the table holds)."""
     unsolicited: int = 0
     """Responses nobody asked for (dropped silently, as iMule does)."""
     faults: int = 0
@@ -205,7 +207,9 @@ class NodeCore:
             return []
         self._next_upkeep = now + self._upkeep.draw()
         try:
-            return self._sealed(self._maintenance.tick(now), now)
+            sends = self._sealed(self._maintenance.tick(now), now)
+            self.counters.upkeep += len(sends)
+            return sends
         except Exception:
             self.counters.faults += 1
             log.debug("fault during upkeep", exc_info=True)
@@ -234,4 +238,3 @@ class NodeCore:
     @property
     def tracked_requests(self) -> int:
         return len(self._tracker)
-

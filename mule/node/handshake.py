@@ -135,9 +135,9 @@ class Handshake:
                 return []  # iMule: no key to answer with, so no ACK
             ack = messages.HelloResAck(self._me.kad_id)
             return [Outbound(inbound.source, ack, Kind.RESPONSE, receiver_key=inbound.sender_key)]
-        if updated and not inbound.valid_key and version < PING_VERSION:
-            if not self._tracker.has_challenge(inbound.source, inbound.now):
-                return [self._challenge(inbound.source, kad_id, None, kad1_form=False)]
+        checkable = updated and not inbound.valid_key and version < PING_VERSION
+        if checkable and not self._tracker.has_challenge(inbound.source, inbound.now):
+            return [self._challenge(inbound.source, kad_id, None, kad1_form=False)]
         return []
 
     def kad1_hello_res(self, inbound: Inbound, pending: Pending | None) -> list[Outbound]:
@@ -161,7 +161,9 @@ class Handshake:
 
     def _verify(self, inbound: Inbound, kad_id: int, pending: Pending | None) -> None:
         if pending is not None and pending.kad_id == kad_id and kad_id not in self._table:
-            self._table.add(kad_id, inbound.source, pending.version, inbound.now, verified=True, udp_key=pending.udp_key)
+            self._table.add(
+                kad_id, inbound.source, pending.version, inbound.now, verified=True, udp_key=pending.udp_key
+            )
             return
         contact = self._table.get(kad_id)
         if contact is not None and contact.destination == inbound.source:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from mule._core.shuffle import Shuffler
 from mule.contract import Kind
-from mule.contract.profile import BOOTSTRAP_REQ, HELLO_REQ, KADEMLIA2_REQ
+from mule.contract.profile import HELLO_REQ, KADEMLIA2_REQ
 from mule.kad import kad1, messages
 from mule.kad.contact import Contact
 from mule.kad.opcodes import RequestType

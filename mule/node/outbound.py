@@ -85,9 +85,7 @@ def as_kad1(contact: TableContact) -> Kad1Contact:
     return Kad1Contact(contact.kad_id, contact.destination, NO_DESTINATION, type=contact.type)
 
 
-def seal(
-    item: Outbound, serials: TagSerials, sender_key: int, randbytes: Callable[[int], bytes]
-) -> bytes:
+def seal(item: Outbound, serials: TagSerials, sender_key: int, randbytes: Callable[[int], bytes]) -> bytes:
     """The datagram for ``item``: encoded (packed as iMule packs), then obfuscated where iMule would.
 
     ``sender_key`` is our verify key for the receiver, which every obfuscated datagram carries.
