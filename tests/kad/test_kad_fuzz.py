@@ -22,6 +22,7 @@ from test_kad_known_answers import CASES
 from mule.kad import codec
 from mule.kad.errors import CodecError
 from mule.kad.opcodes import Protocol
+from tests.mutations import mutate
 
 SAMPLES = [bytes.fromhex(wire.replace(" ", "")) for wire, _ in CASES]
 HYPOTHESIS_EXAMPLES = 5_000
@@ -68,29 +69,11 @@ def test_hypothesis_datagrams_raise_only_codec_errors(twin, datagram):
         _decode_or_codec_error(datagram)
 
 
-def _mutate(rng: random.Random, sample: bytes) -> bytes:
-    data = bytearray(sample)
-    for _ in range(rng.randint(1, 6)):
-        at = rng.randrange(len(data)) if data else 0
-        choice = rng.random()
-        if choice < 0.4 and data:
-            data[at] ^= 1 << rng.randrange(8)
-        elif choice < 0.6 and data:
-            data[at] = rng.choice((0x00, 0x01, 0x7F, 0x80, 0xFF))
-        elif choice < 0.75:
-            data[at:at] = rng.randbytes(rng.randint(1, 6))
-        elif choice < 0.9 and data:
-            del data[at : at + rng.randint(1, 6)]
-        else:
-            del data[at:]
-    return bytes(data)
-
-
 def test_seeded_mutation_loop(twin):
     rng = random.Random(20_000)
     with codec_on(twin):
         for i in range(LOOP_MUTATIONS):
-            _decode_or_codec_error(_mutate(rng, SAMPLES[i % len(SAMPLES)]))
+            _decode_or_codec_error(mutate(rng, SAMPLES[i % len(SAMPLES)]))
 
 
 def test_every_truncation_and_bit_flip_of_every_sample(twin):
