@@ -159,13 +159,27 @@ class NodeService:
             except Exception:
                 # A transport that fails to deliver is waited out on the retry law, never spun on.
                 self._fault("receiving")
-                await asyncio.sleep(self.shaper.retry_delay())
+                await self._pause(self.shaper.retry_delay())
                 continue
             self.on_datagram(datagram.source, datagram.payload)
 
+    async def _pause(self, seconds: float) -> None:
+        """Wait on the node's own clock (virtual in simulation), not the event loop's."""
+        woken = asyncio.get_running_loop().create_future()
+        timer = self._clock.call_at(self._clock.now() + seconds, lambda: woken.done() or woken.set_result(None))
+        try:
+            await woken
+        finally:
+            timer.cancel()
+
     def on_datagram(self, source: bytes, payload: bytes) -> None:
         assert self.core is not None, "start() first"
-        self._submit(self.core.receive(source, payload, self._clock.now()))
+        try:
+            sends = self.core.receive(source, payload, self._clock.now())
+        except Exception:  # the core contains its own faults; this is the belt to its braces
+            self._fault("handling a datagram")
+            return
+        self._submit(sends)
 
     # --- outbound and time ------------------------------------------------------------------------------------------
 
@@ -177,10 +191,10 @@ class NodeService:
                 self._fault("submitting")
         self._arm_tick()
 
-    def _arm_tick(self) -> None:
+    def _arm_tick(self, not_before: float = float("-inf")) -> None:
         if self.core is None or self._stopped:
             return
-        when = self.core.next_tick
+        when = max(self.core.next_tick, not_before)
         if self._tick_at is not None and self._tick_at <= when:
             return
         if self._tick_timer is not None:
@@ -190,13 +204,14 @@ class NodeService:
 
     def _on_tick(self) -> None:
         self._tick_timer = self._tick_at = None
+        now = self._clock.now()
         try:
             assert self.core is not None
-            self._submit(self.core.tick(self._clock.now()))
+            self._submit(self.core.tick(now))
         except Exception:
+            # A failed tick never stops upkeep, and is retried on the retry law, never spun on.
             self._fault("upkeep")
-        finally:
-            self._arm_tick()  # a failed tick never stops upkeep
+            self._arm_tick(not_before=now + self.shaper.retry_delay())
 
     def _log_status(self) -> None:
         try:

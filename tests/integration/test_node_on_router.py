@@ -1,7 +1,7 @@
 """Whole mule nodes on a real i2pd router: they bootstrap from one seed and learn each other over I2P.
 
 This is what ``python -m mule run --testbed`` shows a newcomer, as a test. The nodes use an explicit test
-profile whose only change is a short upkeep tick, so the run takes seconds of upkeep instead of minutes.
+profile whose only change is a short upkeep interval, so the run takes seconds of upkeep instead of minutes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mule.clock import LoopClock
+from mule.contract import DelayLaw
 from mule.contract.profile import profile_for_tests
 from mule.i2p import testbed
 from mule.i2p.transport import SamTransport, SamTransportSettings
@@ -23,7 +24,7 @@ from mule.node.service import NODES_DAT, NodeService
 pytestmark = pytest.mark.integration
 
 NODES = 3
-PROFILE = profile_for_tests(upkeep_tick=2.0)
+PROFILE = profile_for_tests(upkeep=DelayLaw(base=1.0, jitter=2.0))
 CONVERGE_WITHIN_S = 90.0
 
 
