@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fake_bridge import FakeBridge, Run
 
+from mule.contract import PROFILE_V1
 from mule.i2p.sam_client import SESSION_COMMAND_LIMIT
 from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
@@ -155,10 +156,10 @@ def test_router_restart_recreates_the_session_with_the_same_destination(
     assert before == after
     own = [line.partition(" HOST=")[0] for line in creates if "ID=mule-" in line][:2]
     assert len(own) == 2 and own[0] == own[1]  # same ID, DESTINATION and options (the UDP port is new)
-    policy = ReconnectPolicy()
     assert len(sleep.delays) == 4  # three refused attempts, then success
-    for attempt, delay in enumerate(sleep.delays):
-        step = min(policy.max_delay, policy.first_delay * 2**attempt)
+    assert PROFILE_V1.retry.base <= sleep.delays[0] <= PROFILE_V1.retry.high
+    for attempt, delay in enumerate(sleep.delays[1:], 1):
+        step = PROFILE_V1.retry.high * 2**attempt
         assert step / 2 <= delay <= step
 
 
@@ -195,7 +196,7 @@ def test_close_ends_the_session_and_keys_are_reused_next_time(run: Run, tmp_path
         return first.local_destination, second.local_destination, generated
 
     first, second, generated = run(scenario())
-    assert first == second and generated == 1
+    assert first == second and generated == 2  # the datagram and the stream destination, once each
 
 
 def test_open_fails_loudly_when_the_router_refuses(run: Run, tmp_path: Path) -> None:
@@ -235,10 +236,12 @@ def test_forwarded_datagrams_from_anyone_but_the_bridge_are_ignored(run: Run, tm
     assert run(scenario()) == 0
 
 
-def test_backoff_is_bounded_and_jittered() -> None:
-    policy = ReconnectPolicy(first_delay=1.0, max_delay=60.0)
-    assert policy.delay(0, 0.0) == 0.5 and policy.delay(0, 1.0) == 1.0
-    assert policy.delay(3, 0.5) == 6.0
+def test_backoff_starts_with_the_retry_law_then_is_bounded_and_jittered() -> None:
+    policy = ReconnectPolicy()
+    assert policy.first == PROFILE_V1.retry
+    assert policy.delay(0, 0.0) == 2.0 and policy.delay(0, 1.0) == 3.0  # V1: 2 s + uniform 1 s
+    assert policy.delay(1, 0.0) == 3.0 and policy.delay(1, 1.0) == 6.0
+    assert policy.delay(3, 0.5) == 18.0
     assert policy.delay(1000, 1.0) == 60.0 and policy.delay(1000, 0.0) == 30.0
 
 
