@@ -4,48 +4,20 @@ a router that drops the session (reconnect with the same destination), and a cle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fake_bridge import FakeBridge, Run
+from fake_bridge import FakeBridge, RecordedSleep, Run, sam_transport, until
 
 from mule.contract import PROFILE_V1
 from mule.i2p.sam_client import SESSION_COMMAND_LIMIT
 from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
-from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy, SamTransport, SamTransportSettings
-from mule.node.config import SamAddress
+from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy
 from mule.transport.interface import Datagram, TransportError
 
 PATHS = pytest.mark.parametrize("path", list(DatagramPath))
 DSA_DEST_B64_CHARS = 516
-
-
-class RecordedSleep:
-    """Stands in for asyncio.sleep in the reconnect loop: records each delay, waits only a moment."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0.001)
-
-
-def _transport(
-    bridge: FakeBridge, data_dir: Path, path: DatagramPath, sleep: RecordedSleep | None = None
-) -> SamTransport:
-    settings = SamTransportSettings(path=path, udp_port=bridge.udp_port)
-    return SamTransport(
-        SamAddress("127.0.0.1", bridge.port), data_dir, settings, sleep=sleep or RecordedSleep(), jitter_seed=bytes(32)
-    )
-
-
-async def _until(condition: Callable[[], bool], *, seconds: float = 2.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.001)
 
 
 def _largest_for(path: DatagramPath) -> int:
@@ -62,8 +34,8 @@ def test_datagrams_flow_both_ways_including_the_largest(run: Run, tmp_path: Path
 
     async def scenario() -> tuple[list[Datagram], list[Datagram], bytes, bytes]:
         bridge = await FakeBridge().start()
-        alice = _transport(bridge, tmp_path / "alice", path)
-        bob = _transport(bridge, tmp_path / "bob", path)
+        alice = sam_transport(bridge, tmp_path / "alice", path)
+        bob = sam_transport(bridge, tmp_path / "bob", path)
         (tmp_path / "alice").mkdir()
         (tmp_path / "bob").mkdir()
         await alice.open()
@@ -92,7 +64,7 @@ def test_the_tcp_path_refuses_what_would_overflow_the_bridges_session_buffer(run
 
     async def scenario() -> list[Datagram]:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.TCP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.TCP)
         await transport.open()
         send = transport.claim_sender()
         with pytest.raises(TransportError, match="exceeds 8192"):
@@ -110,7 +82,7 @@ def test_the_tcp_path_refuses_what_would_overflow_the_bridges_session_buffer(run
 def test_an_oversized_datagram_is_refused_as_congestion(run: Run, tmp_path: Path, path: DatagramPath) -> None:
     async def scenario() -> None:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, path)
+        transport = sam_transport(bridge, tmp_path, path)
         await transport.open()
         send = transport.claim_sender()
         with pytest.raises(TransportError, match="exceeds"):
@@ -129,18 +101,18 @@ def test_router_restart_recreates_the_session_with_the_same_destination(
 
     async def scenario() -> tuple[list[str], bytes, bytes]:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, path, sleep)
-        peer = _transport(bridge, tmp_path / "peer", path)
+        transport = sam_transport(bridge, tmp_path, path, sleep)
+        peer = sam_transport(bridge, tmp_path / "peer", path)
         (tmp_path / "peer").mkdir()
         await transport.open()
         before = transport.local_destination
         send = transport.claim_sender()
         bridge.refuse_connections = 3  # the restarting router turns the first attempts away
         await bridge.restart()
-        await _until(lambda: not transport.is_up)
+        await until(lambda: not transport.is_up)
         with pytest.raises(TransportError):
             send(before, b"while down")  # refused, not queued: the shaper counts it as congestion
-        await _until(lambda: transport.is_up)
+        await until(lambda: transport.is_up)
         await peer.open()
         send(peer.local_destination, b"after restart")
         received = await peer.receive()
@@ -168,12 +140,12 @@ def test_a_reconnect_that_the_router_refuses_keeps_trying(run: Run, tmp_path: Pa
 
     async def scenario() -> int:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.TCP, sleep)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.TCP, sleep)
         await transport.open()
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=busy\n", hang_up=True)
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=DUPLICATED_ID\n", hang_up=True)
         await bridge.restart()
-        await _until(lambda: transport.reconnects == 1)
+        await until(lambda: transport.reconnects == 1)
         await transport.close()
         await bridge.stop()
         return len(sleep.delays)
@@ -184,11 +156,11 @@ def test_a_reconnect_that_the_router_refuses_keeps_trying(run: Run, tmp_path: Pa
 def test_close_ends_the_session_and_keys_are_reused_next_time(run: Run, tmp_path: Path) -> None:
     async def scenario() -> tuple[bytes, bytes, int]:
         bridge = await FakeBridge().start()
-        first = _transport(bridge, tmp_path, DatagramPath.UDP)
+        first = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await first.open()
         await first.close()
-        await _until(lambda: not bridge.sessions)
-        second = _transport(bridge, tmp_path, DatagramPath.UDP)
+        await until(lambda: not bridge.sessions)
+        second = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await second.open()
         generated = sum(line.startswith("DEST GENERATE") for line in bridge.commands)
         await second.close()
@@ -203,7 +175,7 @@ def test_open_fails_loudly_when_the_router_refuses(run: Run, tmp_path: Path) -> 
     async def scenario() -> None:
         bridge = await FakeBridge().start()
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=INVALID_KEY\n", hang_up=True)
-        transport = _transport(bridge, tmp_path, DatagramPath.UDP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         from mule.i2p.errors import SamError
 
         with pytest.raises(SamError, match="INVALID_KEY"):
@@ -219,7 +191,7 @@ def test_open_fails_loudly_when_the_router_refuses(run: Run, tmp_path: Path) -> 
 def test_forwarded_datagrams_from_anyone_but_the_bridge_are_ignored(run: Run, tmp_path: Path) -> None:
     async def scenario() -> int:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.UDP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await transport.open()
         session = next(iter(bridge.sessions.values()))
         assert session.forward is not None
@@ -249,8 +221,8 @@ def test_datagrams_with_a_malformed_sender_or_header_are_dropped(run: Run, tmp_p
     async def scenario() -> tuple[int, int]:
         bridge = await FakeBridge().start()
         (tmp_path / "tcp").mkdir()
-        over_tcp = _transport(bridge, tmp_path / "tcp", DatagramPath.TCP)
-        over_udp = _transport(bridge, tmp_path, DatagramPath.UDP)
+        over_tcp = sam_transport(bridge, tmp_path / "tcp", DatagramPath.TCP)
+        over_udp = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await over_tcp.open()
         await over_udp.open()
         tcp_session = next(s for s in bridge.sessions.values() if s.forward is None)
