@@ -3,8 +3,8 @@
 ``SamError`` is the router saying no (its ``RESULT`` code, kept verbatim);
 ``SamProtocolError`` is bytes that are not SAM as we accept it; ``SamConnectionError``
 is no bridge, a dropped connection or a bridge that stopped answering;
-``SamDatagramTooLarge`` is a send we refuse because the bridge would choke on it. All
-derive from ``SamFailure``, which is what the transport catches.
+``SamDatagramTooLarge`` and ``SamBadDestination`` are sends we refuse before the bridge
+would choke on them. All derive from ``SamFailure``, which is what the transport catches.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ class SamProtocolError(SamFailure):
 
 class SamDatagramTooLarge(SamFailure):
     """Refused before sending: the bridge could not take a datagram this large on this path."""
+
+
+class SamBadDestination(SamFailure):
+    """Refused before sending: the bytes given as the destination are not one whole I2P destination."""
 
 
 class SamConnectionError(SamFailure):

@@ -2,7 +2,9 @@
 
 Reusing the keys keeps the destination (and so the Kad contact) the same across restarts,
 which the Behaviour Contract asks for (long-lived identity). The SAM session name is
-derived from the destination, so it is stable per data dir too.
+derived from the destination, so it is stable per data dir too. Like iMule (its
+``/i2p/udpPrivKey`` and ``/i2p/tcpPrivKey`` settings), a node keeps two destinations:
+the datagram one it runs its session on, and a stream (TCP) one that it only names.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from mule.i2p.address import public_destination
 from mule.kad.destination import from_base64, to_base64
 
 KEY_FILE_NAME = "i2p-destination.keys"
+"""The datagram destination's private keys (iMule's ``/i2p/udpPrivKey``): the Kad session runs on it."""
+STREAM_KEY_FILE_NAME = "i2p-stream-destination.keys"
+"""The stream (TCP) destination's private keys (iMule's ``/i2p/tcpPrivKey``); mule never opens a session on it."""
 SESSION_NAME_PREFIX = "mule-"
 
 
@@ -77,9 +82,12 @@ def store_keys(path: Path, keys: DestinationKeys) -> None:
     os.replace(temporary, path)
 
 
-async def load_or_generate_keys(data_dir: Path, generate: Callable[[], Awaitable[DestinationKeys]]) -> DestinationKeys:
-    """The keys in ``data_dir``; on first use ``generate()`` makes them (DEST GENERATE) and they are stored."""
-    path = data_dir / KEY_FILE_NAME
+async def load_or_generate_keys(
+    data_dir: Path, generate: Callable[[], Awaitable[DestinationKeys]], file_name: str = KEY_FILE_NAME
+) -> DestinationKeys:
+    """The keys in ``data_dir / file_name``; on first use ``generate()`` makes them (DEST GENERATE) and they are
+    stored."""
+    path = data_dir / file_name
     keys = load_keys(path)
     if keys is None:
         keys = await generate()

@@ -2,8 +2,12 @@
 
 A reader task owns the socket's input. Replies go to the oldest waiting request, in
 order; once a session exists on the connection, ``DATAGRAM RECEIVED`` frames may
-arrive between replies and go to the datagram sink instead. Anything the reader does
-not accept ends the connection: after a protocol error, the reply order is lost.
+arrive between replies and go to the datagram sink instead. No line the bridge sends
+can stop the reader while the connection looks open: a line that answers nothing of
+ours (unknown, unsolicited, malformed, too long) is counted and read past; where the
+stream cannot be resynchronised (a datagram header without a usable ``SIZE``, a
+malformed line while a reply is awaited) the connection closes, and a session's owner
+reconnects. A sink that raises is counted and the reader carries on.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from mule.i2p import sam_protocol as sam
 from mule.i2p.errors import SamConnectionError, SamDatagramTooLarge, SamFailure, SamProtocolError
@@ -35,13 +40,41 @@ SESSION_COMMAND_LIMIT = 8192
 """Longest ``DATAGRAM SEND`` (header line + payload) accepted: i2pd parses the session socket in an 8 KiB
 buffer, and a longer command leaves its parser stuck mid-command, which breaks the whole session."""
 
+_DATAGRAM_HEADER = b"DATAGRAM RECEIVED"
+
 _log = logging.getLogger(__name__)
 
 
-class SamConnection:
-    __slots__ = ("_closed", "_failure", "_lock", "_reader", "_reader_task", "_sink", "_waiting", "_writer", "version")
+@dataclass(slots=True)
+class ReaderCounters:
+    """What the readers read past instead of stopping; one instance can outlive many connections."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    skipped_lines: int = 0
+    """Lines that answer nothing of ours: unknown or unsolicited replies, malformed or over-long lines."""
+    dropped_datagrams: int = 0
+    """Inbound datagrams read and dropped: no session to take them, no sender, or a malformed header."""
+    sink_errors: int = 0
+    """Datagrams whose sink raised; the reader carried on with the next one."""
+
+
+class SamConnection:
+    __slots__ = (
+        "_closed",
+        "_failure",
+        "_lock",
+        "_reader",
+        "_reader_task",
+        "_sink",
+        "_waiting",
+        "_writer",
+        "counters",
+        "version",
+    )
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counters: ReaderCounters | None = None
+    ) -> None:
+        self.counters = counters if counters is not None else ReaderCounters()
         self._reader = reader
         self._writer = writer
         self._waiting: collections.deque[asyncio.Future[sam.SamReply]] = collections.deque()
@@ -53,14 +86,16 @@ class SamConnection:
         self.version = ""
 
     @classmethod
-    async def open(cls, host: str, port: int, *, timeout: float = CONNECT_TIMEOUT_S) -> SamConnection:
+    async def open(
+        cls, host: str, port: int, *, timeout: float = CONNECT_TIMEOUT_S, counters: ReaderCounters | None = None
+    ) -> SamConnection:
         """Connect and say HELLO; raises ``SamConnectionError`` when nothing answers."""
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(host, port, limit=sam.MAX_LINE_BYTES)
         except (OSError, TimeoutError) as exc:
             raise SamConnectionError(f"no SAM bridge answers at {host}:{port} ({exc or 'timed out'})") from exc
-        connection = cls(reader, writer)
+        connection = cls(reader, writer, counters)
         try:
             reply = await connection.request(sam.hello_command(), "HELLO", "REPLY", timeout=timeout)
             connection.version = reply.require("VERSION")
@@ -159,10 +194,17 @@ class SamConnection:
         self._raise_if_closed()
         command = sam.datagram_send_command(to_base64(destination), payload)
         if len(command) > SESSION_COMMAND_LIMIT:
-            raise SamDatagramTooLarge(f"DATAGRAM SEND of {len(command)} bytes exceeds {SESSION_COMMAND_LIMIT}")
-        if self._writer.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
-            raise SamConnectionError("SAM connection is congested")
-        self._writer.write(command)
+            raise SamDatagramTooLarge(f"a DATAGRAM SEND of {len(command)} bytes exceeds {SESSION_COMMAND_LIMIT}")
+        try:
+            if self._writer.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                raise SamConnectionError("SAM connection is congested")
+            self._writer.write(command)
+        except (OSError, RuntimeError) as exc:  # uvloop raises RuntimeError on a transport closed under us
+            raise SamConnectionError(f"cannot write to the SAM bridge: {exc}") from exc
+
+    def abort(self, failure: SamFailure) -> None:
+        """End the connection now, as if the bridge had dropped it with ``failure``."""
+        self._fail(failure)
 
     async def wait_closed(self) -> SamFailure | None:
         """Wait until the connection ends; the failure that ended it (``None`` after ``close()``)."""
@@ -195,22 +237,42 @@ class SamConnection:
                 future.exception()  # retrieved here so an abandoned request does not log "never retrieved"
 
     async def _read_loop(self) -> None:
+        failure: SamFailure = SamConnectionError("SAM connection reader stopped")
         try:
             while True:
-                reply = sam.parse_reply(await self._read_line())
-                if (reply.topic, reply.kind) == ("DATAGRAM", "RECEIVED"):
-                    await self._read_datagram(reply)
-                elif self._waiting:
-                    self._waiting.popleft().set_result(reply)
-                else:
-                    raise SamProtocolError(f"unsolicited {reply.topic} {reply.kind} from the bridge")
+                await self._read_one()
         except SamFailure as exc:
-            _log.debug("SAM connection ends: %s", exc)
-            self._fail(exc)
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            self._fail(SamConnectionError(f"SAM connection lost: {exc}"))
+            failure = exc
+        except OSError as exc:
+            failure = SamConnectionError(f"SAM connection lost: {exc}")
+        except Exception as exc:
+            # A bug must not leave a connection that looks open but reads nothing: close it, the owner reconnects.
+            _log.exception("SAM connection reader failed")
+            failure = SamProtocolError(f"SAM connection reader failed: {exc!r}")
+        finally:
+            _log.debug("SAM connection ends: %s", failure)
+            self._fail(failure)  # whatever ended the reader (cancellation too), the connection reports closed
 
-    async def _read_line(self) -> bytes:
+    async def _read_one(self) -> None:
+        line = await self._read_line()
+        if line is None:
+            return
+        try:
+            reply = sam.parse_reply(line)
+        except SamProtocolError:
+            if self._waiting or _is_datagram_header(line):
+                raise  # it may be the awaited reply, or a header whose payload length is lost: no resync
+            self._skip("malformed line", line)
+            return
+        if (reply.topic, reply.kind) == ("DATAGRAM", "RECEIVED"):
+            await self._read_datagram(reply)
+        elif (reply.topic, reply.kind) in sam.REPLY_KINDS and self._waiting:
+            self._waiting.popleft().set_result(reply)
+        else:
+            self._skip("unsolicited or unknown reply", line)
+
+    async def _read_line(self) -> bytes | None:
+        """The next line without its newline; ``None`` after reading past a line over the limit."""
         try:
             line = await self._reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as exc:
@@ -218,15 +280,46 @@ class SamConnection:
                 raise SamProtocolError("the bridge closed the connection in the middle of a line") from exc
             raise SamConnectionError("the bridge closed the connection") from exc
         except asyncio.LimitOverrunError as exc:
-            raise SamProtocolError(f"reply line longer than {sam.MAX_LINE_BYTES} bytes") from exc
+            head = await self._read_past_long_line(exc.consumed)
+            if self._waiting or _is_datagram_header(head):
+                raise SamProtocolError(f"reply line longer than {sam.MAX_LINE_BYTES} bytes") from exc
+            self._skip("over-long line", head)
+            return None
         return line[:-1]
+
+    async def _read_past_long_line(self, buffered: int) -> bytes:
+        """Discard a line over the limit up to its newline; returns its first bytes."""
+        try:
+            head = await self._reader.readexactly(buffered)
+            while True:
+                try:
+                    await self._reader.readuntil(b"\n")
+                    return head
+                except asyncio.LimitOverrunError as exc:
+                    await self._reader.readexactly(exc.consumed)
+        except asyncio.IncompleteReadError as exc:
+            raise SamProtocolError("the bridge closed the connection in the middle of a line") from exc
 
     async def _read_datagram(self, reply: sam.SamReply) -> None:
         source, size = sam.datagram_received(reply)
-        if self._sink is None:
-            raise SamProtocolError("DATAGRAM RECEIVED on a connection without a session")
         try:
             payload = await self._reader.readexactly(size)
         except asyncio.IncompleteReadError as exc:
             raise SamProtocolError("the bridge closed the connection in the middle of a datagram") from exc
-        self._sink(source, payload)
+        if self._sink is None or source is None:
+            self.counters.dropped_datagrams += 1
+            _log.debug("dropping a datagram %s", "without a sender" if self._sink else "before the session exists")
+            return
+        try:
+            self._sink(source, payload)
+        except Exception:
+            self.counters.sink_errors += 1
+            _log.debug("the datagram sink raised; reading on", exc_info=True)
+
+    def _skip(self, what: str, line: bytes) -> None:
+        self.counters.skipped_lines += 1
+        _log.debug("skipping a %s from the SAM bridge: %r", what, line[:60])
+
+
+def _is_datagram_header(line: bytes) -> bool:
+    return line[: len(_DATAGRAM_HEADER)].upper() == _DATAGRAM_HEADER

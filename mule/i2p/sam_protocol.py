@@ -28,7 +28,12 @@ RESULT_OK = "OK"
 # Values the bridge may send unquoted although they contain spaces (i2pd writes
 # ``MESSAGE=Unknown STYLE``); by convention the key is last, so it takes the rest of the line.
 _REST_OF_LINE_KEYS = frozenset({"MESSAGE"})
-_FORBIDDEN_IN_VALUE = frozenset(' \t\r\n"=')
+# A value may hold "=": both routers split a field at its first "=", and I2P base64 pads with "=" (a destination
+# whose length is not a multiple of 3, e.g. 391 bytes with a key certificate, ends in "==").
+_FORBIDDEN_IN_VALUE = frozenset(' \t\r\n"')
+_FORBIDDEN_IN_KEY = _FORBIDDEN_IN_VALUE | {"="}
+REPLY_KINDS = frozenset({("HELLO", "REPLY"), ("DEST", "REPLY"), ("NAMING", "REPLY"), ("SESSION", "STATUS")})
+"""The replies to the commands we send; any other line but DATAGRAM RECEIVED answers nothing of ours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +140,10 @@ def _command(topic: str, kind: str, fields: Mapping[str, str | int]) -> bytes:
     parts = [topic, kind]
     for key, value in fields.items():
         text = str(value)
+        if not key or _FORBIDDEN_IN_KEY.intersection(key):
+            raise ValueError(f"SAM key {key!r} must be a non-empty word without spaces, quotes or '='")
         if not text or _FORBIDDEN_IN_VALUE.intersection(text):
-            raise ValueError(f"SAM value for {key} must be a non-empty word without spaces, quotes or '='")
+            raise ValueError(f"SAM value for {key} must be a non-empty word without spaces or quotes")
         parts.append(f"{key}={text}")
     return (" ".join(parts) + "\n").encode("utf-8")
 
@@ -186,14 +193,18 @@ def udp_datagram(session_id: str, destination_b64: str, payload: bytes) -> bytes
 # --- inbound datagrams -------------------------------------------------------------------------
 
 
-def datagram_received(reply: SamReply) -> tuple[str, int]:
-    """``DATAGRAM RECEIVED DESTINATION=.. SIZE=n``: the sender (base64) and the payload size that follows."""
+def datagram_received(reply: SamReply) -> tuple[str | None, int]:
+    """``DATAGRAM RECEIVED DESTINATION=.. SIZE=n``: the sender (base64; ``None`` if absent) and the payload size.
+
+    Without a usable ``SIZE`` nobody knows where the payload ends, so that is a ``SamProtocolError``;
+    a missing sender is not: the payload can still be read past and dropped.
+    """
     expect(reply, "DATAGRAM", "RECEIVED")
-    source = reply.require("DESTINATION")
     size_text = reply.require("SIZE")
-    if not size_text.isdigit() or int(size_text) > MAX_RECEIVED_DATAGRAM_BYTES:
+    # str.isdigit() also accepts "²" and other digits int() refuses: only ASCII 0-9 is a SAM size.
+    if not (size_text.isascii() and size_text.isdigit()) or int(size_text) > MAX_RECEIVED_DATAGRAM_BYTES:
         raise SamProtocolError(f"DATAGRAM RECEIVED has an invalid SIZE {_preview(size_text)}")
-    return source, int(size_text)
+    return reply.fields.get("DESTINATION"), int(size_text)
 
 
 def forwarded_datagram(data: bytes) -> tuple[str, bytes]:

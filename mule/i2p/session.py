@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mule.i2p import sam_protocol as sam
-from mule.i2p.errors import SamConnectionError, SamFailure, SamProtocolError
+from mule.i2p.address import destination_length
+from mule.i2p.errors import SamBadDestination, SamConnectionError, SamFailure, SamProtocolError
 from mule.i2p.keys import DestinationKeys
-from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, SESSION_TIMEOUT_S, SamConnection
+from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, SESSION_TIMEOUT_S, ReaderCounters, SamConnection
 from mule.kad.destination import from_base64, to_base64
 
 DatagramHandler = Callable[[bytes, bytes], None]
@@ -61,11 +62,23 @@ class SessionSpec:
 
 
 class _ForwardedDatagrams(asyncio.DatagramProtocol):
-    """Our UDP socket: receives what the bridge forwards; only datagrams from the bridge's host count."""
+    """Our UDP socket: receives what the bridge forwards; only datagrams from the bridge's host count.
 
-    def __init__(self, bridge_host: str, deliver: Callable[[str, bytes], None]) -> None:
+    Nothing a datagram holds can stop it: malformed ones are counted and dropped, a sink that raises
+    is counted. If the socket itself is lost, ``on_lost`` ends the session so that its owner reconnects.
+    """
+
+    def __init__(
+        self,
+        bridge_host: str,
+        deliver: Callable[[str, bytes], None],
+        counters: ReaderCounters,
+        on_lost: Callable[[Exception | None], None],
+    ) -> None:
         self._bridge_host = bridge_host
         self._deliver = deliver
+        self._counters = counters
+        self._on_lost = on_lost
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         if addr[0] != self._bridge_host:
@@ -73,29 +86,41 @@ class _ForwardedDatagrams(asyncio.DatagramProtocol):
         try:
             source, payload = sam.forwarded_datagram(data)
         except SamProtocolError as exc:
+            self._counters.dropped_datagrams += 1
             _log.debug("dropping a malformed forwarded datagram: %s", exc)
             return
-        self._deliver(source, payload)
+        try:
+            self._deliver(source, payload)
+        except Exception:
+            self._counters.sink_errors += 1
+            _log.debug("the datagram sink raised; receiving on", exc_info=True)
 
     def error_received(self, exc: Exception) -> None:
         _log.debug("UDP error towards the SAM bridge: %s", exc)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._on_lost(exc)
+
 
 class DatagramSession:
-    __slots__ = ("_connection", "_handler", "_spec", "_udp", "destination", "keys")
+    __slots__ = ("_connection", "_handler", "_spec", "_udp", "counters", "destination", "keys")
 
-    def __init__(self, spec: SessionSpec, handler: DatagramHandler) -> None:
+    def __init__(self, spec: SessionSpec, handler: DatagramHandler, counters: ReaderCounters | None = None) -> None:
         self._spec = spec
         self._handler = handler
+        self.counters = counters if counters is not None else ReaderCounters()
         self._connection: SamConnection | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self.keys: DestinationKeys | None = None
         self.destination = b""
 
     @classmethod
-    async def create(cls, spec: SessionSpec, handler: DatagramHandler) -> DatagramSession:
-        """Connect, HELLO, SESSION CREATE (and bind the UDP socket for the UDP path)."""
-        session = cls(spec, handler)
+    async def create(
+        cls, spec: SessionSpec, handler: DatagramHandler, counters: ReaderCounters | None = None
+    ) -> DatagramSession:
+        """Connect, HELLO, SESSION CREATE (and bind the UDP socket for the UDP path); ``counters`` see what the
+        readers drop or skip (pass the same instance again to keep counting across reconnects)."""
+        session = cls(spec, handler, counters)
         try:
             await session._start()
         except BaseException:
@@ -118,12 +143,12 @@ class DatagramSession:
 
     async def _start(self) -> None:
         spec = self._spec
-        self._connection = connection = await SamConnection.open(spec.host, spec.port)
+        self._connection = connection = await SamConnection.open(spec.host, spec.port, counters=self.counters)
         forward = None
         if spec.path is DatagramPath.UDP:
             try:
                 self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                    lambda: _ForwardedDatagrams(connection.peer_host, self._deliver),
+                    lambda: _ForwardedDatagrams(connection.peer_host, self._deliver, self.counters, self._udp_lost),
                     local_addr=(connection.local_host, 0),
                 )
             except OSError as exc:
@@ -145,17 +170,21 @@ class DatagramSession:
         return self._connection is not None and self._connection.is_open
 
     def send(self, destination: bytes, payload: bytes) -> None:
-        """Hand one datagram to the bridge on this session's path; never waits."""
+        """Hand one datagram to the bridge on this session's path; never waits. Raises only ``SamFailure``."""
         connection = self._connection
         if connection is None or not connection.is_open:
             raise SamConnectionError("SAM session is closed")
+        _check_destination(destination)
         if self._udp is None:
             connection.send_datagram(destination, payload)
             return
-        if self._udp.get_write_buffer_size() > 0:
-            raise SamConnectionError("UDP socket towards the bridge is congested")
         datagram = sam.udp_datagram(self._spec.session_id, to_base64(destination), payload)
-        self._udp.sendto(datagram, (connection.peer_host, self._spec.bridge_udp_port))
+        try:
+            if self._udp.get_write_buffer_size() > 0:
+                raise SamConnectionError("UDP socket towards the bridge is congested")
+            self._udp.sendto(datagram, (connection.peer_host, self._spec.bridge_udp_port))
+        except (OSError, RuntimeError) as exc:  # uvloop raises RuntimeError on a socket closed under us
+            raise SamConnectionError(f"cannot send to the bridge's UDP port: {exc}") from exc
 
     async def lookup(self, name: str) -> bytes:
         """NAMING LOOKUP on the session's connection (``ME`` is this session's destination)."""
@@ -170,17 +199,33 @@ class DatagramSession:
         return await self._connection.wait_closed()
 
     async def close(self) -> None:
-        """End the session: close its control connection (the SAM way) and the UDP socket."""
-        if self._udp is not None:
-            self._udp.close()
+        """End the session: close its control connection (the SAM way), then the UDP socket."""
         if self._connection is not None:
             with contextlib.suppress(SamFailure):
                 await self._connection.close()
+        if self._udp is not None:
+            self._udp.close()
+
+    def _udp_lost(self, exc: Exception | None) -> None:
+        # Without its UDP socket the session can neither send nor receive: end it, so that its owner reconnects.
+        if self._connection is not None:
+            self._connection.abort(SamConnectionError(f"UDP socket for forwarded datagrams lost ({exc or 'closed'})"))
 
     def _deliver(self, source_b64: str, payload: bytes) -> None:
         try:
             source = from_base64(source_b64)
         except ValueError:
+            self.counters.dropped_datagrams += 1
             _log.debug("dropping a datagram whose sender is not I2P base64")
             return
         self._handler(source, payload)
+
+
+def _check_destination(destination: bytes) -> None:
+    """Refuse anything but one whole I2P destination (its length must match its certificate)."""
+    try:
+        whole = destination_length(destination) == len(destination)
+    except ValueError:
+        whole = False
+    if not whole:
+        raise SamBadDestination(f"not an I2P destination ({len(destination)} bytes)")

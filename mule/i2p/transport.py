@@ -1,10 +1,14 @@
 """The SAM datagram transport: one long-lived I2P destination behind a router's SAM bridge.
 
 ``open()`` loads (or has the router generate, once) the node's keys and creates the
-session. When the control connection drops or the router restarts, a supervisor task
-recreates the session with the *same* keys after a bounded, jittered backoff. While the
-session is down, sends raise ``TransportError``: the shaper counts that as congestion,
-and nothing is resent. ``close()`` ends the session explicitly.
+session; it also loads (or generates, once) the separate stream (TCP) destination that
+iMule keeps and names in Kad, on which no session is ever opened. When the control
+connection drops, its reader stops for any reason, or the router restarts, a supervisor
+task recreates the session with the *same* keys: the first attempt after the profile's
+retry law, later ones after a bounded, jittered exponential backoff. While the session
+is down, sends raise ``TransportError``: the shaper counts that as congestion, and
+nothing is resent. Every send failure is a ``TransportError``. ``close()`` ends the
+session explicitly.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mule._core import JitterSampler
+from mule.contract import PROFILE_V1, DelayLaw
 from mule.i2p.errors import SamFailure
-from mule.i2p.keys import DestinationKeys, load_or_generate_keys, session_name
-from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, SamConnection
+from mule.i2p.keys import STREAM_KEY_FILE_NAME, DestinationKeys, load_or_generate_keys, session_name
+from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, ReaderCounters, SamConnection
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.node.config import SamAddress
 from mule.transport.interface import Datagram, Transport, TransportError
@@ -27,6 +32,9 @@ from mule.transport.interface import Datagram, Transport, TransportError
 MAX_DATAGRAM_BYTES = 10240
 """iMule's SAM_DGRAM_PAYLOAD_MAX (kad-wire.md §1.4): a peer's receive buffer holds no more."""
 INBOX_DATAGRAMS = 1024
+MAX_RECONNECT_DELAY_S = 60.0
+STREAM_SIGNATURE_TYPE = DEFAULT_SIGNATURE_TYPE
+"""The stream destination is the 387-byte DSA-SHA1 kind too: iMule accepts no other in a Kad contact."""
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -35,14 +43,21 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ReconnectPolicy:
-    """Delay before reconnect attempt ``n`` (from 0): uniform on [step/2, step], step = min(cap, first * 2**n)."""
+    """Delay before reconnect attempt ``n`` (from 0).
 
-    first_delay: float = 1.0
-    max_delay: float = 60.0
+    Attempt 0 waits a draw from ``first`` (the profile's retry law, V1: 2 s + up to 1 s), like every other retry
+    the node makes: a faster path of its own would show how soon mule's destination comes back. Attempt n >= 1
+    waits uniform on [step/2, step], step = min(max_delay, first.high * 2**n).
+    """
+
+    first: DelayLaw = PROFILE_V1.retry
+    max_delay: float = MAX_RECONNECT_DELAY_S
 
     def delay(self, attempt: int, unit: float) -> float:
         """``unit`` is a uniform draw on [0, 1]; bounded jitter keeps many nodes from reconnecting in step."""
-        step = min(self.max_delay, self.first_delay * 2.0 ** min(attempt, 30))
+        if attempt == 0:
+            return self.first.base + self.first.jitter * unit
+        step = min(self.max_delay, self.first.high * 2.0 ** min(attempt, 30))
         return step * (0.5 + 0.5 * unit)
 
 
@@ -69,13 +84,16 @@ class SamTransport(Transport):
         self._data_dir = data_dir
         self._settings = settings or SamTransportSettings()
         self._sleep = sleep
-        self._unit = JitterSampler(0.0, 1.0, jitter_seed)
+        self._unit = JitterSampler(0.0, 1.0, jitter_seed)  # ChaCha20-driven, like every other jitter in mule
         self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
         self._spec: SessionSpec | None = None
+        self._stream_keys: DestinationKeys | None = None
         self._session: DatagramSession | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self.reconnects = 0
         """Sessions recreated after a drop (for logs and tests)."""
+        self.counters = ReaderCounters()
+        """Lines skipped and datagrams dropped by the session readers, across reconnects."""
 
     @property
     def local_destination(self) -> bytes:
@@ -85,8 +103,9 @@ class SamTransport(Transport):
 
     @property
     def stream_destination(self) -> bytes:
-        # Until a separate stream (TCP) destination is kept, the datagram one stands in for it.
-        return self.local_destination
+        if self._stream_keys is None:
+            raise RuntimeError("SamTransport is not open")
+        return self._stream_keys.public
 
     @property
     def is_up(self) -> bool:
@@ -94,8 +113,11 @@ class SamTransport(Transport):
 
     async def open(self) -> None:
         """Load or generate the keys and create the session; raises ``SamFailure`` if the router says no."""
-        keys = await load_or_generate_keys(self._data_dir, self._generate_keys)
         settings = self._settings
+        keys = await load_or_generate_keys(self._data_dir, lambda: self._generate_keys(settings.signature_type))
+        self._stream_keys = await load_or_generate_keys(
+            self._data_dir, lambda: self._generate_keys(STREAM_SIGNATURE_TYPE), STREAM_KEY_FILE_NAME
+        )
         self._spec = SessionSpec(
             host=self._sam.host,
             port=self._sam.port,
@@ -106,7 +128,7 @@ class SamTransport(Transport):
             signature_type=settings.signature_type,
             options=dict(settings.options),
         )
-        self._session = await DatagramSession.create(self._spec, self._deliver)
+        self._session = await DatagramSession.create(self._spec, self._deliver, self.counters)
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def receive(self) -> Datagram:
@@ -123,6 +145,7 @@ class SamTransport(Transport):
             self._session = None
 
     def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+        """Raises only ``TransportError``: the shaper's hand-off catches nothing else."""
         if len(payload) > MAX_DATAGRAM_BYTES:
             raise TransportError(f"datagram of {len(payload)} bytes exceeds {MAX_DATAGRAM_BYTES}")
         session = self._session
@@ -133,10 +156,10 @@ class SamTransport(Transport):
         except SamFailure as exc:
             raise TransportError(str(exc)) from exc
 
-    async def _generate_keys(self) -> DestinationKeys:
+    async def _generate_keys(self, signature_type: str) -> DestinationKeys:
         connection = await SamConnection.open(self._sam.host, self._sam.port)
         try:
-            return await connection.dest_generate(self._settings.signature_type)
+            return await connection.dest_generate(signature_type)
         finally:
             await connection.close()
 
@@ -161,9 +184,13 @@ class SamTransport(Transport):
         while True:
             await self._sleep(self._settings.reconnect.delay(attempt, self._unit.draw()))
             try:
-                session = await DatagramSession.create(spec, self._deliver)
+                session = await DatagramSession.create(spec, self._deliver, self.counters)
             except SamFailure as exc:
                 _log.info("SAM reconnect attempt %d failed: %s", attempt + 1, exc)
+                attempt += 1
+                continue
+            except Exception:  # not SAM's fault, but the supervisor must outlive it: keep trying
+                _log.exception("SAM reconnect attempt %d failed", attempt + 1)
                 attempt += 1
                 continue
             _log.warning("SAM session %s is back with the same destination", spec.session_id)

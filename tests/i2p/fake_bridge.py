@@ -16,10 +16,14 @@ import hashlib
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mule.i2p.address import b32_address, public_destination
+from mule.i2p.session import DatagramPath
+from mule.i2p.transport import SamTransport, SamTransportSettings
 from mule.kad.destination import from_base64, to_base64
+from mule.node.config import SamAddress
 
 Run = Callable[[Awaitable[Any]], Any]
 """The ``run`` fixture (tests/i2p/conftest.py): runs a coroutine on a fresh event loop, returns its result."""
@@ -228,3 +232,39 @@ class FakeBridge:
             self._udp.sendto(source_b64.encode() + b"\n" + payload, target.forward)
         else:
             target.writer.write(f"DATAGRAM RECEIVED DESTINATION={source_b64} SIZE={len(payload)}\n".encode() + payload)
+
+
+def fake_key_certificate_private_keys(number: int) -> bytes:
+    """Private keys whose destination carries a 4-byte key certificate: 391 bytes, I2P base64 ending in "=="."""
+    dsa = fake_private_keys(number)
+    return dsa[:384] + b"\x05\x00\x04" + bytes(4) + dsa[387:]
+
+
+# --- driving a SamTransport against the fake bridge ---------------------------------------------------------
+
+
+class RecordedSleep:
+    """Stands in for asyncio.sleep in the reconnect loop: records each delay, waits only a moment."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0.001)
+
+
+def sam_transport(
+    bridge: FakeBridge, data_dir: Path, path: DatagramPath, sleep: RecordedSleep | None = None
+) -> SamTransport:
+    """A transport on ``bridge`` with a fixed jitter seed and a recorded (near-instant) reconnect sleep."""
+    settings = SamTransportSettings(path=path, udp_port=bridge.udp_port)
+    return SamTransport(
+        SamAddress("127.0.0.1", bridge.port), data_dir, settings, sleep=sleep or RecordedSleep(), jitter_seed=bytes(32)
+    )
+
+
+async def until(condition: Callable[[], bool], *, seconds: float = 2.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.001)

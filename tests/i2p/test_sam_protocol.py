@@ -112,7 +112,7 @@ def test_commands_are_single_lines() -> None:
     assert sam.udp_datagram("s1", "DEST", b"\x00\n") == b"3.0 s1 DEST\n\x00\n"
 
 
-@pytest.mark.parametrize("bad", ["", "two words", 'quo"te', "a=b", "line\nbreak"])
+@pytest.mark.parametrize("bad", ["", "two words", 'quo"te', "line\nbreak", "tab\there"])
 def test_commands_refuse_values_that_would_break_the_line(bad: str) -> None:
     with pytest.raises(ValueError):
         sam.naming_lookup_command(bad)
@@ -128,6 +128,23 @@ def test_datagram_received_header() -> None:
             sam.datagram_received(sam.parse_reply(f"DATAGRAM RECEIVED DESTINATION=abc SIZE={size}".encode()))
     with pytest.raises(SamProtocolError, match="lacks SIZE"):
         sam.datagram_received(sam.parse_reply(b"DATAGRAM RECEIVED DESTINATION=abc"))
+    assert sam.datagram_received(sam.parse_reply(b"DATAGRAM RECEIVED SIZE=3")) == (None, 3)  # read past, dropped
+
+
+@pytest.mark.parametrize("size", ["\u00b2", "\u0663", "\uff11", "1_0", " 1", "+1", "0x10", ""])
+def test_a_size_that_is_not_ascii_decimal_is_refused_not_crashed_on(size: str) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` raises ValueError: that killed the reader; ``int("٣")`` is 3."""
+    line = f"DATAGRAM RECEIVED DESTINATION=abc SIZE={size}".encode()
+    with pytest.raises(SamProtocolError):
+        sam.datagram_received(sam.parse_reply(line))
+
+
+def test_values_may_hold_base64_padding_but_keys_may_not_hold_equals() -> None:
+    """I2P base64 pads with "=": a 391-byte destination ends in "==" and must go out as it is."""
+    assert sam.datagram_send_command("AAAA==", b"x") == b"DATAGRAM SEND DESTINATION=AAAA== SIZE=1\nx"
+    assert sam.udp_datagram("s1", "AAAA==", b"x") == b"3.0 s1 AAAA==\nx"
+    with pytest.raises(ValueError):
+        sam.session_create_command("s1", "KEYS", signature_type="DSA_SHA1", options={"a=b": "c"})
 
 
 def test_forwarded_datagrams_in_both_header_forms() -> None:

@@ -4,47 +4,20 @@ a router that drops the session (reconnect with the same destination), and a cle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fake_bridge import FakeBridge, Run
+from fake_bridge import FakeBridge, RecordedSleep, Run, sam_transport, until
 
+from mule.contract import PROFILE_V1
 from mule.i2p.sam_client import SESSION_COMMAND_LIMIT
 from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
-from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy, SamTransport, SamTransportSettings
-from mule.node.config import SamAddress
+from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy
 from mule.transport.interface import Datagram, TransportError
 
 PATHS = pytest.mark.parametrize("path", list(DatagramPath))
 DSA_DEST_B64_CHARS = 516
-
-
-class RecordedSleep:
-    """Stands in for asyncio.sleep in the reconnect loop: records each delay, waits only a moment."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0.001)
-
-
-def _transport(
-    bridge: FakeBridge, data_dir: Path, path: DatagramPath, sleep: RecordedSleep | None = None
-) -> SamTransport:
-    settings = SamTransportSettings(path=path, udp_port=bridge.udp_port)
-    return SamTransport(
-        SamAddress("127.0.0.1", bridge.port), data_dir, settings, sleep=sleep or RecordedSleep(), jitter_seed=bytes(32)
-    )
-
-
-async def _until(condition: Callable[[], bool], *, seconds: float = 2.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.001)
 
 
 def _largest_for(path: DatagramPath) -> int:
@@ -61,8 +34,8 @@ def test_datagrams_flow_both_ways_including_the_largest(run: Run, tmp_path: Path
 
     async def scenario() -> tuple[list[Datagram], list[Datagram], bytes, bytes]:
         bridge = await FakeBridge().start()
-        alice = _transport(bridge, tmp_path / "alice", path)
-        bob = _transport(bridge, tmp_path / "bob", path)
+        alice = sam_transport(bridge, tmp_path / "alice", path)
+        bob = sam_transport(bridge, tmp_path / "bob", path)
         (tmp_path / "alice").mkdir()
         (tmp_path / "bob").mkdir()
         await alice.open()
@@ -91,7 +64,7 @@ def test_the_tcp_path_refuses_what_would_overflow_the_bridges_session_buffer(run
 
     async def scenario() -> list[Datagram]:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.TCP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.TCP)
         await transport.open()
         send = transport.claim_sender()
         with pytest.raises(TransportError, match="exceeds 8192"):
@@ -109,7 +82,7 @@ def test_the_tcp_path_refuses_what_would_overflow_the_bridges_session_buffer(run
 def test_an_oversized_datagram_is_refused_as_congestion(run: Run, tmp_path: Path, path: DatagramPath) -> None:
     async def scenario() -> None:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, path)
+        transport = sam_transport(bridge, tmp_path, path)
         await transport.open()
         send = transport.claim_sender()
         with pytest.raises(TransportError, match="exceeds"):
@@ -128,18 +101,18 @@ def test_router_restart_recreates_the_session_with_the_same_destination(
 
     async def scenario() -> tuple[list[str], bytes, bytes]:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, path, sleep)
-        peer = _transport(bridge, tmp_path / "peer", path)
+        transport = sam_transport(bridge, tmp_path, path, sleep)
+        peer = sam_transport(bridge, tmp_path / "peer", path)
         (tmp_path / "peer").mkdir()
         await transport.open()
         before = transport.local_destination
         send = transport.claim_sender()
         bridge.refuse_connections = 3  # the restarting router turns the first attempts away
         await bridge.restart()
-        await _until(lambda: not transport.is_up)
+        await until(lambda: not transport.is_up)
         with pytest.raises(TransportError):
             send(before, b"while down")  # refused, not queued: the shaper counts it as congestion
-        await _until(lambda: transport.is_up)
+        await until(lambda: transport.is_up)
         await peer.open()
         send(peer.local_destination, b"after restart")
         received = await peer.receive()
@@ -155,10 +128,10 @@ def test_router_restart_recreates_the_session_with_the_same_destination(
     assert before == after
     own = [line.partition(" HOST=")[0] for line in creates if "ID=mule-" in line][:2]
     assert len(own) == 2 and own[0] == own[1]  # same ID, DESTINATION and options (the UDP port is new)
-    policy = ReconnectPolicy()
     assert len(sleep.delays) == 4  # three refused attempts, then success
-    for attempt, delay in enumerate(sleep.delays):
-        step = min(policy.max_delay, policy.first_delay * 2**attempt)
+    assert PROFILE_V1.retry.base <= sleep.delays[0] <= PROFILE_V1.retry.high
+    for attempt, delay in enumerate(sleep.delays[1:], 1):
+        step = PROFILE_V1.retry.high * 2**attempt
         assert step / 2 <= delay <= step
 
 
@@ -167,12 +140,12 @@ def test_a_reconnect_that_the_router_refuses_keeps_trying(run: Run, tmp_path: Pa
 
     async def scenario() -> int:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.TCP, sleep)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.TCP, sleep)
         await transport.open()
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=busy\n", hang_up=True)
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=DUPLICATED_ID\n", hang_up=True)
         await bridge.restart()
-        await _until(lambda: transport.reconnects == 1)
+        await until(lambda: transport.reconnects == 1)
         await transport.close()
         await bridge.stop()
         return len(sleep.delays)
@@ -183,11 +156,11 @@ def test_a_reconnect_that_the_router_refuses_keeps_trying(run: Run, tmp_path: Pa
 def test_close_ends_the_session_and_keys_are_reused_next_time(run: Run, tmp_path: Path) -> None:
     async def scenario() -> tuple[bytes, bytes, int]:
         bridge = await FakeBridge().start()
-        first = _transport(bridge, tmp_path, DatagramPath.UDP)
+        first = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await first.open()
         await first.close()
-        await _until(lambda: not bridge.sessions)
-        second = _transport(bridge, tmp_path, DatagramPath.UDP)
+        await until(lambda: not bridge.sessions)
+        second = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await second.open()
         generated = sum(line.startswith("DEST GENERATE") for line in bridge.commands)
         await second.close()
@@ -195,14 +168,14 @@ def test_close_ends_the_session_and_keys_are_reused_next_time(run: Run, tmp_path
         return first.local_destination, second.local_destination, generated
 
     first, second, generated = run(scenario())
-    assert first == second and generated == 1
+    assert first == second and generated == 2  # the datagram and the stream destination, once each
 
 
 def test_open_fails_loudly_when_the_router_refuses(run: Run, tmp_path: Path) -> None:
     async def scenario() -> None:
         bridge = await FakeBridge().start()
         bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=INVALID_KEY\n", hang_up=True)
-        transport = _transport(bridge, tmp_path, DatagramPath.UDP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         from mule.i2p.errors import SamError
 
         with pytest.raises(SamError, match="INVALID_KEY"):
@@ -218,7 +191,7 @@ def test_open_fails_loudly_when_the_router_refuses(run: Run, tmp_path: Path) -> 
 def test_forwarded_datagrams_from_anyone_but_the_bridge_are_ignored(run: Run, tmp_path: Path) -> None:
     async def scenario() -> int:
         bridge = await FakeBridge().start()
-        transport = _transport(bridge, tmp_path, DatagramPath.UDP)
+        transport = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await transport.open()
         session = next(iter(bridge.sessions.values()))
         assert session.forward is not None
@@ -235,10 +208,12 @@ def test_forwarded_datagrams_from_anyone_but_the_bridge_are_ignored(run: Run, tm
     assert run(scenario()) == 0
 
 
-def test_backoff_is_bounded_and_jittered() -> None:
-    policy = ReconnectPolicy(first_delay=1.0, max_delay=60.0)
-    assert policy.delay(0, 0.0) == 0.5 and policy.delay(0, 1.0) == 1.0
-    assert policy.delay(3, 0.5) == 6.0
+def test_backoff_starts_with_the_retry_law_then_is_bounded_and_jittered() -> None:
+    policy = ReconnectPolicy()
+    assert policy.first == PROFILE_V1.retry
+    assert policy.delay(0, 0.0) == 2.0 and policy.delay(0, 1.0) == 3.0  # V1: 2 s + uniform 1 s
+    assert policy.delay(1, 0.0) == 3.0 and policy.delay(1, 1.0) == 6.0
+    assert policy.delay(3, 0.5) == 18.0
     assert policy.delay(1000, 1.0) == 60.0 and policy.delay(1000, 0.0) == 30.0
 
 
@@ -246,8 +221,8 @@ def test_datagrams_with_a_malformed_sender_or_header_are_dropped(run: Run, tmp_p
     async def scenario() -> tuple[int, int]:
         bridge = await FakeBridge().start()
         (tmp_path / "tcp").mkdir()
-        over_tcp = _transport(bridge, tmp_path / "tcp", DatagramPath.TCP)
-        over_udp = _transport(bridge, tmp_path, DatagramPath.UDP)
+        over_tcp = sam_transport(bridge, tmp_path / "tcp", DatagramPath.TCP)
+        over_udp = sam_transport(bridge, tmp_path, DatagramPath.UDP)
         await over_tcp.open()
         await over_udp.open()
         tcp_session = next(s for s in bridge.sessions.values() if s.forward is None)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mule.contract import DelayLaw
 from mule.i2p import testbed
 from mule.i2p.address import b32_address
 from mule.i2p.errors import SamConnectionError, SamError
@@ -150,7 +151,8 @@ def test_router_restart_is_survived_with_the_same_destination(
 ) -> None:
     async def scenario() -> tuple[bytes, bytes, bytes]:
         settings = SamTransportSettings(
-            options=i2p_testbed.session_options, reconnect=ReconnectPolicy(first_delay=0.5, max_delay=5.0)
+            options=i2p_testbed.session_options,
+            reconnect=ReconnectPolicy(first=DelayLaw(base=0.5, jitter=0.5), max_delay=5.0),
         )
         transport = SamTransport(i2p_router.sam_address, tmp_path, settings)
         await transport.open()
