@@ -12,7 +12,7 @@ import pytest
 
 from mule.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nodes.initseed.dat"
+FIXTURE = Path(__file__).resolve().parents[2] / "mule" / "kad" / "data" / "nodes.initseed.dat"
 
 
 def test_summary(capsys):
