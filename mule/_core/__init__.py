@@ -55,7 +55,9 @@ def _select() -> tuple[str, dict[str, ModuleType]]:
         return "cython", load_twins("cython")
     except ImportError as exc:
         if required:
-            raise CompiledCoreMissing(f"MULE_REQUIRE_EXTENSIONS is set but the compiled core is not built ({exc})") from exc
+            raise CompiledCoreMissing(
+                f"MULE_REQUIRE_EXTENSIONS is set but the compiled core is not built ({exc})"
+            ) from exc
         _log.debug("compiled core unavailable, using the pure-Python twin: %s", exc)
     return "python", load_twins("python")
 

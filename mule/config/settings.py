@@ -34,13 +34,15 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 DATAGRAM_PATHS = ("udp", "tcp")
 DEFAULT_API_PORT = 7670
+DEFAULT_SAM = SamAddress(DEFAULT_SAM_HOST, DEFAULT_SAM_PORT)
+DEFAULT_API = SamAddress("127.0.0.1", DEFAULT_API_PORT)
 _OPTION_TOKEN = re.compile(r"^[A-Za-z0-9._:/+@-]+$")
 """What a SAM session option key or value may hold: one token, so no value can end the SAM command line."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    sam: SamAddress = SamAddress(DEFAULT_SAM_HOST, DEFAULT_SAM_PORT)
+    sam: SamAddress = DEFAULT_SAM
     sam_udp_port: int | None = None
     sam_datagram_path: str = "udp"
     sam_options: dict[str, str] = field(default_factory=dict)
@@ -50,7 +52,7 @@ class Settings:
     log_file: Path | None = None
     status_interval: float = 60.0
     api_enabled: bool = False
-    api_listen: SamAddress = SamAddress("127.0.0.1", DEFAULT_API_PORT)
+    api_listen: SamAddress = DEFAULT_API
     source: Path | None = None
     """The config file these settings came from (``None``: defaults and flags only)."""
 
@@ -192,7 +194,14 @@ _TABLE_KEYS = {"sam.options"}  # keys whose value is itself a table
 
 
 def _toml_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
     return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
 
 

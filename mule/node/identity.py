@@ -45,7 +45,9 @@ def read_kad_id(data_dir: Path) -> int | None:
     except FileNotFoundError:
         return None
     except CorruptFile as exc:
-        raise StateFileError(f"{path}: {exc}; restore it from a backup, or move it away to start with a new Kad ID") from exc
+        raise StateFileError(
+            f"{path}: {exc}; restore it from a backup, or move it away to start with a new Kad ID"
+        ) from exc
     except OSError as exc:
         raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if kad_id == 0:
