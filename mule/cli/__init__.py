@@ -61,9 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         return _fail(str(exc), exc.code)
     except ImportError as exc:
-        from mule._core import CompiledCoreMissing
-
-        if isinstance(exc, CompiledCoreMissing) or isinstance(exc.__cause__, CompiledCoreMissing):
+        # mule._core failed to import, so its CompiledCoreMissing cannot be imported to compare with: match the name.
+        if type(exc).__name__ == "CompiledCoreMissing":
             return _fail(f"{exc}; build it with `pip install -e .` (or install the wheel)", Exit.CONFIG)
         raise
     except KeyboardInterrupt:
