@@ -2,8 +2,10 @@
 
 The compiled twins are used when present; ``MULE_NO_EXTENSIONS=1`` (or a Python
 other than CPython) selects the pure-Python twins. Both give identical results;
-``IMPLEMENTATION`` says which is loaded. A missing compiled module never breaks
-the import: it falls back to the twin and says so in a debug log.
+``IMPLEMENTATION`` says which is loaded. A missing compiled module falls back to the
+twin (with a debug log) unless ``MULE_REQUIRE_EXTENSIONS=1`` asks for the compiled core,
+in which case the import fails with ``CompiledCoreMissing``. Both variables are flags:
+unset, empty, ``0``, ``false``, ``no`` and ``off`` mean off; anything else means on.
 """
 
 from __future__ import annotations
@@ -17,11 +19,21 @@ from mule._core.errors import FramingError
 
 TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4")
 
+_FALSE_FLAGS = frozenset({"", "0", "false", "no", "off"})
+
 _log = logging.getLogger(__name__)
 
 
+class CompiledCoreMissing(ImportError):
+    """``MULE_REQUIRE_EXTENSIONS`` is on but the compiled core cannot be used; the message says why."""
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in _FALSE_FLAGS
+
+
 def extensions_disabled() -> bool:
-    return bool(os.environ.get("MULE_NO_EXTENSIONS")) or platform.python_implementation() != "CPython"
+    return env_flag("MULE_NO_EXTENSIONS") or platform.python_implementation() != "CPython"
 
 
 def load_twins(implementation: str) -> dict[str, ModuleType]:
@@ -34,11 +46,19 @@ def load_twins(implementation: str) -> dict[str, ModuleType]:
 
 
 def _select() -> tuple[str, dict[str, ModuleType]]:
-    if not extensions_disabled():
-        try:
-            return "cython", load_twins("cython")
-        except ImportError as exc:
-            _log.debug("compiled core unavailable, using the pure-Python twin: %s", exc)
+    required = env_flag("MULE_REQUIRE_EXTENSIONS")
+    if extensions_disabled():
+        if required:
+            raise CompiledCoreMissing("MULE_REQUIRE_EXTENSIONS and MULE_NO_EXTENSIONS are both set")
+        return "python", load_twins("python")
+    try:
+        return "cython", load_twins("cython")
+    except ImportError as exc:
+        if required:
+            raise CompiledCoreMissing(
+                f"MULE_REQUIRE_EXTENSIONS is set but the compiled core is not built ({exc})"
+            ) from exc
+        _log.debug("compiled core unavailable, using the pure-Python twin: %s", exc)
     return "python", load_twins("python")
 
 
@@ -58,6 +78,7 @@ md4 = _TWINS["_md4"].md4
 
 __all__ = [
     "IMPLEMENTATION",
+    "CompiledCoreMissing",
     "FramingError",
     "JitterSampler",
     "Reader",

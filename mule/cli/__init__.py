@@ -1,51 +1,77 @@
 """The command line: ``python -m mule <command>``.
 
-Each command lives in its own module under ``mule.cli`` and exposes
-``register(subparsers)``, which adds its parser and sets ``handler`` to a function
-taking the parsed arguments and returning the exit code.
+Each command lives in its own module under ``mule.cli`` and exposes ``register(subparsers, parents)``,
+which adds its parser (with the common options in ``parents``) and sets ``handler`` to a function taking
+the parsed arguments and returning an exit code from ``mule.cli.exits``. A handler may raise
+``CommandError`` for a one-line failure; nothing else ever reaches the terminal as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 import mule
+from mule.cli.exits import CommandError, Exit
 
-COMMANDS: tuple[str, ...] = ("run", "nodes", "selftest", "version")
+COMMANDS: tuple[str, ...] = ("run", "config", "nodes", "selftest", "version")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mule.cli.common import common_options
+
+    common = common_options()
     parser = argparse.ArgumentParser(
         prog="python -m mule",
-        description="mule: an I2P-only, iMule-compatible Kad2 node with uniform wire behaviour.",
+        parents=[common],
+        description="mule: an I2P-only, iMule-compatible Kad2 node with uniform wire behaviour. "
+        "Exit codes: 0 ok, 1 check failed, 2 usage, 3 config or data dir, 4 no router, 5 data dir locked, "
+        "70 internal error, 130 interrupted (docs/deploy.md).",
     )
     parser.add_argument("--version", action="version", version=f"mule {mule.__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeat for debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"mule.cli.{name}").register(subparsers)
+        importlib.import_module(f"mule.cli.{name}").register(subparsers, [common])
     return parser
 
 
+def _fail(message: str, code: int) -> int:
+    for line in message.splitlines() or [""]:
+        print(f"mule: {line}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return 0
+    args = None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            parser.print_help()
+            return Exit.OK
+        if args.command not in ("run", "selftest"):  # those two configure logging from their settings
+            from mule.cli.common import configure_default_logging
+
+            configure_default_logging(args)
         return int(args.handler(args))
+    except CommandError as exc:
+        return _fail(str(exc), exc.code)
+    except ImportError as exc:
+        # mule._core failed to import, so its CompiledCoreMissing cannot be imported to compare with: match the name.
+        if type(exc).__name__ == "CompiledCoreMissing":
+            return _fail(f"{exc}; build it with `pip install -e .` (or install the wheel)", Exit.CONFIG)
+        raise
+    except KeyboardInterrupt:
+        return _fail("interrupted", getattr(args, "interrupt_code", Exit.INTERRUPTED))
     except BrokenPipeError:
         # Output piped into e.g. `head`: stop quietly, and keep Python from complaining again at exit.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
+        return Exit.OK
+    except Exception as exc:
+        if getattr(args, "verbose", 0):
+            traceback.print_exc(file=sys.stderr)
+        return _fail(f"internal error: {exc!r}; rerun with -v for the traceback and please report it", Exit.INTERNAL)

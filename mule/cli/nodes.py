@@ -7,15 +7,18 @@ import json
 import sys
 from collections import Counter
 
+from mule.cli.exits import Exit
 from mule.kad.destination import is_imule_dest, to_base64
 from mule.kad.errors import CorruptFile
 from mule.kad.files.nodes_dat import NodesDat, read_nodes_dat
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("nodes", help="inspect a nodes.dat file")
+def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("nodes", parents=parents, help="inspect a nodes.dat file")
     actions = parser.add_subparsers(dest="nodes_action", metavar="ACTION", required=True)
-    inspect = actions.add_parser("inspect", help="summarise a nodes.dat (version, contacts, Kad versions)")
+    inspect = actions.add_parser(
+        "inspect", parents=parents, help="summarise a nodes.dat (version, contacts, Kad versions)"
+    )
     inspect.add_argument("path", help="the nodes.dat file")
     inspect.add_argument("--json", action="store_true", help="print every contact as JSON")
     inspect.set_defaults(handler=run_inspect)
@@ -56,9 +59,9 @@ def run_inspect(args: argparse.Namespace) -> int:
         nodes = read_nodes_dat(args.path)
     except CorruptFile as exc:
         print(f"nodes inspect: {args.path}: {exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED
     except OSError as exc:
         print(f"nodes inspect: {args.path}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED
     print(_as_json(nodes) if args.json else _summary(nodes))
-    return 0
+    return Exit.OK

@@ -2,9 +2,11 @@
 
 Creates two DATAGRAM sessions per datagram path (forwarded UDP and the session's TCP
 socket), sends datagrams both ways on each, and prints what took how long. It uses
-transient destinations, so it never touches a node's keys. Exit codes: 0 all delivered,
-1 some path did not deliver, 2 no usable SAM bridge (or a bad argument). Errors are one
-line on stderr, never a traceback.
+transient destinations, so it never touches a node's keys. The bridge and the session
+options come from the config file (``sam.address``, ``sam.options``) unless flags say
+otherwise. Exit codes (mule.cli.exits): 0 all delivered, 1 some path did not deliver,
+3 a bad setting, 4 no usable SAM bridge, 130 interrupted. Errors are one line on stderr,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+from mule.cli.common import settings_for
+from mule.cli.exits import CommandError, Exit
+from mule.cli.run import parse_options
 from mule.i2p.errors import SamFailure
 from mule.i2p.sam_client import SamConnection
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
-from mule.node.config import ConfigError, SamAddress, parse_sam_address
+from mule.node.config import SamAddress
+from mule.node.runner import Stopped, run_until_signal, unless_stopped
 
-EXIT_OK, EXIT_NOT_DELIVERED, EXIT_NO_ROUTER = 0, 1, 2
 DEFAULT_TIMEOUT_S = 180.0
 DEFAULT_COUNT = 10
 PAYLOAD_BYTES = 64
@@ -53,11 +60,13 @@ class PathReport:
         return f"{self.path}: A->B {self.delivered[0]}/{self.sent}, B->A {self.delivered[1]}/{self.sent}, {first}"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "selftest", help="check that a router's SAM bridge carries datagrams both ways on both datagram paths"
+        "selftest",
+        parents=parents,
+        help="check that a router's SAM bridge carries datagrams both ways on both datagram paths",
     )
-    parser.add_argument("--sam", default="127.0.0.1:7656", help="the router's SAM bridge (default 127.0.0.1:7656)")
+    parser.add_argument("--sam", metavar="HOST:PORT", help="sam.address: the router's SAM bridge (127.0.0.1:7656)")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -68,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--udp-port",
         type=int,
         default=None,
-        help="the bridge's UDP port for forwarded datagrams (default: SAM port - 1)",
+        help="sam.udp_port: the bridge's UDP port for forwarded datagrams (default: SAM port - 1)",
     )
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="datagrams each way per path")
     parser.add_argument(
@@ -76,32 +85,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="session option passed to the router (repeatable), e.g. inbound.length=1",
+        help="sam.options: a session option for the router (repeatable), e.g. inbound.length=1",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        sam = parse_sam_address(args.sam)
-        options = _parse_options(args.option)
-    except ConfigError as exc:
-        print(f"selftest: {exc}", file=sys.stderr)
-        return EXIT_NO_ROUTER
     if args.timeout <= 0 or args.count <= 0:
-        print("selftest: --timeout and --count must be positive", file=sys.stderr)
-        return EXIT_NO_ROUTER
-    return asyncio.run(_selftest(sam, args.udp_port, options, args.timeout, args.count))
+        raise CommandError("--timeout and --count must be positive", Exit.CONFIG)
+    overrides = {
+        "sam.address": args.sam,
+        "sam.udp_port": args.udp_port,
+        "sam.options": parse_options(args.option, "--option"),
+    }
+    settings = settings_for(args, overrides)
+    options = dict(settings.sam_options)
+    return run_until_signal(
+        lambda stop: _until_stopped(
+            _selftest(settings.sam, settings.sam_udp_port, options, args.timeout, args.count), stop
+        )
+    )
 
 
-def _parse_options(pairs: list[str]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or not value:
-            raise ConfigError(f"--option {pair!r} is not KEY=VALUE")
-        options[key] = value
-    return options
+async def _until_stopped(selftest: Coroutine[Any, Any, int], stop: asyncio.Event) -> int:
+    try:
+        return await unless_stopped(selftest, stop)
+    except Stopped:
+        return Exit.INTERRUPTED
 
 
 async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, str], timeout: float, count: int) -> int:
@@ -109,8 +119,10 @@ async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, st
     try:
         connection = await SamConnection.open(sam.host, sam.port, timeout=min(timeout, 10.0))
     except SamFailure as exc:
-        print(f"selftest: {exc} - is the router running with SAM enabled? See docs/deploy.md", file=sys.stderr)
-        return EXIT_NO_ROUTER
+        raise CommandError(
+            f"{exc} - is the router running with SAM enabled (sam.address)? See docs/deploy.md",
+            Exit.NO_ROUTER,
+        ) from exc
     print(f"HELLO: SAM {connection.version} at {sam} in {time.monotonic() - started:.2f} s")
     await connection.close()
 
@@ -134,8 +146,7 @@ async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, st
     try:
         created = await DatagramSession.create_all([(spec, inboxes[key].add) for key, spec in specs.items()])
     except SamFailure as exc:
-        print(f"selftest: SESSION CREATE failed: {exc}", file=sys.stderr)
-        return EXIT_NO_ROUTER
+        raise CommandError(f"SESSION CREATE failed: {exc}", Exit.NO_ROUTER) from exc
     sessions = dict(zip(specs, created, strict=True))
     try:
         print(f"SESSION CREATE: 4 sessions (2 per path) in {time.monotonic() - created_at:.1f} s")
@@ -148,9 +159,9 @@ async def _selftest(sam: SamAddress, udp_port: int | None, options: dict[str, st
     if broken:
         paths = ", ".join(str(report.path) for report in broken)
         print(f"selftest: datagrams not delivered within {timeout:g} s on: {paths}", file=sys.stderr)
-        return EXIT_NOT_DELIVERED
+        return Exit.FAILED
     print(f"selftest: all datagrams delivered ({time.monotonic() - started:.1f} s in all)")
-    return EXIT_OK
+    return Exit.OK
 
 
 async def _exchange(

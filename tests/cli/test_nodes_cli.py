@@ -12,7 +12,7 @@ import pytest
 
 from mule.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nodes.initseed.dat"
+FIXTURE = Path(__file__).resolve().parents[2] / "mule" / "kad" / "data" / "nodes.initseed.dat"
 
 
 def test_summary(capsys):
@@ -63,3 +63,20 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert result.returncode != 0
     assert result.stdout == ""
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom"])
+def test_a_device_fails_fast_in_one_line(path):
+    # Unbounded, /dev/zero read until memory ran out; now the read is bounded and a device is refused outright.
+    result = subprocess.run(
+        [sys.executable, "-m", "mule", "nodes", "inspect", path], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1 and result.stderr == f"nodes inspect: {path}: not a regular file\n"
+
+
+def test_a_huge_file_is_refused_without_being_read_whole(tmp_path, capsys):
+    path = tmp_path / "nodes.dat"
+    with open(path, "wb") as handle:
+        handle.truncate(64 << 20)  # sparse: 64 MiB of zeros
+    assert main(["nodes", "inspect", str(path)]) == 1
+    assert "larger than" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import socket
 import threading
@@ -11,14 +10,12 @@ from collections.abc import Iterator
 import pytest
 from fake_bridge import FakeBridge
 
-from mule.cli import selftest
+from mule.cli import main
+from mule.cli.exits import Exit
 
 
 def _run_selftest(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    selftest.register(parser.add_subparsers())
-    args = parser.parse_args(["selftest", *argv])
-    return int(args.handler(args))
+    return main(["selftest", *argv])
 
 
 @pytest.fixture
@@ -61,29 +58,30 @@ def test_selftest_reports_undelivered_paths(bridge: FakeBridge, capsys: pytest.C
         ["--sam", f"127.0.0.1:{bridge.port}", "--udp-port", str(wrong_udp_port), "--count", "2", "--timeout", "0.5"]
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == selftest.EXIT_NOT_DELIVERED
+    assert code == Exit.FAILED
     assert err == ["selftest: datagrams not delivered within 0.5 s on: udp"]
 
 
-def test_selftest_without_a_router_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_selftest_without_a_router_is_one_line_and_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     code = _run_selftest(["--sam", f"127.0.0.1:{free_port}", "--timeout", "2"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == selftest.EXIT_NO_ROUTER
+    assert code == Exit.NO_ROUTER
     assert len(err) == 1 and "no SAM bridge answers" in err[0] and "docs/deploy.md" in err[0]
 
 
 @pytest.mark.parametrize("argv", [["--sam", "127.0.0.1:notaport"], ["--option", "novalue"], ["--count", "0"]])
-def test_selftest_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run_selftest(argv) == selftest.EXIT_NO_ROUTER
-    assert capsys.readouterr().err.startswith("selftest: ")
+def test_selftest_bad_arguments_are_config_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_selftest(argv) == Exit.CONFIG
+    err = capsys.readouterr().err
+    assert err.startswith("mule: ") and err.count("\n") == 1
 
 
 def test_selftest_when_the_router_refuses_sessions(bridge: FakeBridge, capsys: pytest.CaptureFixture[str]) -> None:
     bridge.play("SESSION", "CREATE", b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=no tunnels\n", hang_up=True)
     code = _run_selftest(["--sam", f"127.0.0.1:{bridge.port}", "--udp-port", str(bridge.udp_port), "--timeout", "2"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == selftest.EXIT_NO_ROUTER
-    assert err == ["selftest: SESSION CREATE failed: SESSION STATUS RESULT=I2P_ERROR: no tunnels"]
+    assert code == Exit.NO_ROUTER
+    assert err == ["mule: SESSION CREATE failed: SESSION STATUS RESULT=I2P_ERROR: no tunnels"]

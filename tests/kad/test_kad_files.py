@@ -31,7 +31,7 @@ from mule.kad.files.preferences_kad import (
     write_preferences_kad,
 )
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nodes.initseed.dat"
+FIXTURE = Path(__file__).resolve().parents[2] / "mule" / "kad" / "data" / "nodes.initseed.dat"
 FIXTURE_SHA256 = "fb9025d7ab1194d9362fb4124ea3051e91dca4050e62098bd0314b2564e70e71"
 ID_A = 0x00112233445566778899AABBCCDDEEFF
 WIRE_A = bytes.fromhex("33221100 77665544 bbaa9988 ffeeddcc")

@@ -21,12 +21,14 @@ from mule._core import FramingError, Reader, Writer
 from mule.kad.contact import KAD1_CONTACT_LEN, KAD2_CONTACT_LEN, Contact, contact_problem
 from mule.kad.destination import DEST_LEN
 from mule.kad.errors import CorruptFile
-from mule.kad.files.atomic import write_atomic
+from mule.kad.files.atomic import read_bounded, write_atomic
 
 WRITTEN_VERSION = 2
 BOOTSTRAP_EDITION = 1
 ENTRY_LEN = KAD2_CONTACT_LEN + 4 + 4 + 1
 SEED_NOTE = "bundled seed"
+MAX_FILE_BYTES = 8 << 20
+"""Far above any real nodes.dat (iMule keeps a few hundred contacts, ~413 bytes each): a bound, not a format limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,7 @@ def build_nodes_dat(entries: tuple[NodeEntry, ...]) -> bytes:
 
 
 def read_nodes_dat(path: str | os.PathLike[str]) -> NodesDat:
-    with open(path, "rb") as handle:
-        return parse_nodes_dat(handle.read())
+    return parse_nodes_dat(read_bounded(path, MAX_FILE_BYTES))
 
 
 def write_nodes_dat(path: str | os.PathLike[str], entries: tuple[NodeEntry, ...]) -> None:

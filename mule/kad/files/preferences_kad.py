@@ -6,9 +6,11 @@ import os
 
 from mule._core import FramingError, Reader, Writer
 from mule.kad.errors import CorruptFile
-from mule.kad.files.atomic import write_atomic
+from mule.kad.files.atomic import read_bounded, write_atomic
 
 PREFERENCES_KAD_LEN = 19
+MAX_FILE_BYTES = 4096
+"""iMule reads the first 18 bytes and ignores the rest; anything longer than this is not a preferencesKad.dat."""
 
 
 def build_preferences_kad(kad_id: int) -> bytes:
@@ -20,7 +22,8 @@ def build_preferences_kad(kad_id: int) -> bytes:
 
 
 def parse_preferences_kad(data: bytes) -> int:
-    """The stored Kad ID (iMule ignores the leading u16 and the trailing byte). An all-zero ID means "make one"."""
+    """The stored Kad ID (iMule ignores the leading u16 and the trailing byte). iMule reads an all-zero ID as
+    "make one"; mule's identity layer refuses it instead (see mule.node.identity)."""
     r = Reader(data)
     try:
         r.skip(2)
@@ -30,8 +33,7 @@ def parse_preferences_kad(data: bytes) -> int:
 
 
 def read_preferences_kad(path: str | os.PathLike[str]) -> int:
-    with open(path, "rb") as handle:
-        return parse_preferences_kad(handle.read(PREFERENCES_KAD_LEN))
+    return parse_preferences_kad(read_bounded(path, MAX_FILE_BYTES))
 
 
 def write_preferences_kad(path: str | os.PathLike[str], kad_id: int) -> None:
