@@ -97,6 +97,16 @@ def test_hello_req_from_a_v8_stranger_gets_an_obfuscated_hello_res_asking_for_an
     assert (envelope.receiver_verify_key, envelope.sender_verify_key) == (PEER_KEY, KEYS.for_peer(PEER))
 
 
+def test_a_plain_hello_req_from_a_v8_stranger_gets_a_hello_res_keyed_by_its_id_alone():
+    """SendMyDetails(HELLO_RES, dest, 8, senderKey = 0, &contactID, true): NodeID mode, receiver key field 0."""
+    us = node()
+    [reply] = us.receive(hello(), 1.0)
+    assert reply.message == messages.HelloRes(ME.kad2(), ACK_REQUEST)
+    assert (reply.crypt_id, reply.receiver_key) == (PEER_ID, 0)
+    envelope, _ = on_the_wire(reply, receiver_id=PEER_ID)
+    assert (envelope.mode, envelope.receiver_verify_key) == (KeyMode.NODE_ID, 0)
+
+
 def test_a_hello_res_ack_with_our_valid_key_adds_the_stranger_verified():
     """Process2HelloResponseAck: tracked HELLO_RES, validReceiverKey, then VerifyContact(remoteID, dest)."""
     us = node()
