@@ -64,5 +64,5 @@ class Learning:
             if contact.kad_id == me.kad_id or contact.udp_dest == me.udp_dest or not hash_code(contact.udp_dest):
                 continue
             version = contact.version if isinstance(contact, Contact) else 0
-            # Heard of, not heard from: may be added, never refreshes a known contact (iMule's update=false).
+            # iMule adds listed contacts with update = false: hearsay never refreshes a known contact.
             table.add(contact.kad_id, contact.udp_dest, version, now, verified=verified, update=False)

@@ -22,8 +22,9 @@ from mule.kad.opcodes import RequestType
 from mule.node.handshake import Handshake
 from mule.node.outbound import CRYPT_VERSION, KAD2_VERSION, Outbound, OwnContact, Peer
 from mule.routing import RoutingTable
+from mule.routing.constants import TYPE_DEAD, TYPE_NEW
 
-ANY_TYPE = 4  # refresh requests may go to any contact, verified or not (iMule's lookups seed with types up to 4)
+LOOKUP_SEEDS = 50  # iMule CSearch::Go: the 50 nearest dest-verified contacts of type <= 3, else up to type 4
 
 
 class Maintenance:
@@ -82,8 +83,7 @@ class Maintenance:
         target = self._table.refresh_target(now)
         if target is None:
             target = int.from_bytes(self._randbytes(16), "big")
-        nearest = self._table.closest(target, 1, max_type=ANY_TYPE, verified_only=False)
-        peer = Peer.of(nearest[0]) if nearest else self._next_seed_peer()
+        peer = self._lookup_peer(target)
         if peer is None:
             return []
         if peer.version >= KAD2_VERSION:
@@ -91,6 +91,22 @@ class Maintenance:
             return [peer.request(request, Kind.MAINTENANCE)]
         request1 = kad1.Kad1Req(RequestType.FIND_NODE, target, peer.kad_id, self._me.kad_id)
         return [Outbound(peer.destination, request1, Kind.MAINTENANCE)]
+
+    def _lookup_peer(self, target: int) -> Peer | None:
+        """Whom iMule's NODE lookup asks first: the nearest of its seed set, which holds only dest-verified contacts
+        (type <= 3, topped up with type 4 while fewer than 50). Where iMule would have no one to ask, mule keeps the
+        rate with the next seed, else the nearest contact of any kind."""
+        table = self._table
+        nearest = table.closest(target, LOOKUP_SEEDS, max_type=TYPE_NEW)
+        if len(nearest) < LOOKUP_SEEDS:
+            nearest = table.closest(target, 1, max_type=TYPE_DEAD)
+        if nearest:
+            return Peer.of(nearest[0])
+        seed = self._next_seed_peer()
+        if seed is not None:
+            return seed
+        anyone = table.closest(target, 1, max_type=TYPE_DEAD, verified_only=False)
+        return Peer.of(anyone[0]) if anyone else None
 
     def _bootstrap(self, peer: Peer) -> Outbound:
         if peer.version >= CRYPT_VERSION:  # iMule's Bootstrap(): keyed by the Kad ID, no receiver key

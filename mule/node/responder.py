@@ -23,6 +23,7 @@ from mule.routing import RoutingTable
 BOOTSTRAP_CONTACTS = 24  # ⌊(10238 − 16 − 1 − 387 − 2) / 404⌋: what fits one BOOTSTRAP_RES
 KAD1_BOOTSTRAP_CONTACTS = 11  # plus our own contact last: iMule's 12 at this MTU
 MAX_RES_CONTACTS = 25  # ⌊(10238 − 17) / 404⌋
+KAD1_RES_CONTACTS = 12  # ⌊(10238 − 17) / 791⌋: iMule's ProcessKademliaRequest caps Kad1 answers by Kad1 contact size
 REQ_TYPE_MASK = 0x1F
 ANSWER_TYPE = 2  # KADEMLIA2_RES carries verified contacts of type 0..2 only (iMule's GetClosestToTarget(2, ...))
 
@@ -50,7 +51,7 @@ class Responder:
 
     def kademlia_req(self, inbound: Inbound) -> list[Outbound]:
         message: messages.KademliaReq = inbound.message  # type: ignore[assignment]
-        found = self._closest(inbound.source, message.type, message.target, message.receiver_id)
+        found = self._closest(inbound.source, message.type, message.target, message.receiver_id, MAX_RES_CONTACTS)
         if found is None:
             return []
         reply = messages.KademliaRes(message.target, tuple(map(as_kad2, found)))
@@ -58,7 +59,7 @@ class Responder:
 
     def kad1_req(self, inbound: Inbound) -> list[Outbound]:
         message: kad1.Kad1Req = inbound.message  # type: ignore[assignment]
-        found = self._closest(inbound.source, message.type, message.target, message.receiver_id)
+        found = self._closest(inbound.source, message.type, message.target, message.receiver_id, KAD1_RES_CONTACTS)
         if found is None:
             return []
         return [Outbound(inbound.source, kad1.Kad1Res(message.target, tuple(map(as_kad1, found))), Kind.RESPONSE)]
@@ -69,9 +70,11 @@ class Responder:
         reply = messages.SearchRes(self._me.kad_id, target, ())
         return [Outbound(inbound.source, reply, Kind.RESPONSE, receiver_key=inbound.sender_key)]
 
-    def _closest(self, source: bytes, req_type: int, target: int, receiver_id: int) -> list[TableContact] | None:
+    def _closest(
+        self, source: bytes, req_type: int, target: int, receiver_id: int, cap: int
+    ) -> list[TableContact] | None:
         """The verified contacts nearest ``target``, in a uniformly random order; ``None`` if iMule stays silent."""
-        count = min(req_type & REQ_TYPE_MASK, MAX_RES_CONTACTS)
+        count = min(req_type & REQ_TYPE_MASK, cap)
         if receiver_id != self._me.kad_id or count == 0:
             return None
         # One more than asked, so the requester itself can be left out and the count still met.

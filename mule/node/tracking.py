@@ -93,7 +93,7 @@ class RequestTracker:
 
     def outstanding(self, destination: bytes, request_opcode: int, now: float, *, target: int | None = None) -> bool:
         entry = self._entries.get(self._key(destination, request_opcode, target))
-        return entry is not None and now <= entry.expires
+        return entry is not None and now < entry.expires
 
     def has_challenge(self, destination: bytes, now: float) -> bool:
         """Whether a legacy challenge to this destination is still open (iMule sends one at a time)."""
@@ -108,18 +108,22 @@ class RequestTracker:
         if request is None:
             return False, None
         entry = self._entries.pop(self._key(source, request, target), None)
-        if entry is None or now > entry.expires:
+        if entry is None or now >= entry.expires:  # iMule: now - sent < 180 s
             return False, None
-        if entry.pending is not None and entry.pending.legacy_challenge:
-            self._challenges.pop(source, None)
+        self._close_challenge(source, entry)
         return True, entry.pending
 
     def _trim(self, now: float) -> None:
         heap, entries = self._expiry_heap, self._entries
-        while heap and (heap[0][0] < now or len(entries) > MAX_TRACKED or len(heap) > 2 * MAX_TRACKED):
+        while heap and (heap[0][0] <= now or len(entries) > MAX_TRACKED or len(heap) > 2 * MAX_TRACKED):
             expires, _, key = heapq.heappop(heap)
             entry = entries.get(key)
             if entry is not None and entry.expires == expires:
                 del entries[key]
-                if entry.pending is not None and entry.pending.legacy_challenge:
-                    self._challenges.pop(key[0], None)  # type: ignore[index]
+                self._close_challenge(key[0], entry)  # type: ignore[index]
+
+    def _close_challenge(self, destination: bytes, entry: _Entry) -> None:
+        """Forget the destination's open challenge if ``entry`` is it (a lapsed one must not hide a newer one)."""
+        challenge = entry.pending is not None and entry.pending.legacy_challenge
+        if challenge and self._challenges.get(destination) == entry.expires:
+            del self._challenges[destination]
