@@ -158,6 +158,8 @@ class NodeCore:
         if not is_imule_dest(source) or not hash_code(source):
             self._admit(source, None, malformed=True)
             return None
+        # iMule's ProcessPacket: any datagram counts as contact with the network, before the flood check.
+        self.table.record_packet(now)
         own_key = self._keys.for_peer(source)
         received = deobfuscate(payload, own_id=self.me.kad_id, own_verify_key_for_sender=own_key)
         opcode = peek_opcode(received.datagram)

@@ -56,6 +56,8 @@ ALLOWED = frozenset(
         ("mule/i2p/sam_client.py", ANYWHERE, "_writer"),  # the connection owns its writer (commands, close)
         ("mule/i2p/sam_protocol.py", "datagram_send_command", DATAGRAM_SEND),
         ("mule/i2p/sam_protocol.py", "udp_datagram", "UDP_DATAGRAM_VERSION"),
+        # systemd's readiness datagram goes to the local $NOTIFY_SOCKET (AF_UNIX), never to a network peer.
+        ("mule/cli/sdnotify.py", "sd_notify", "sendto"),
     }
 )
 """(file, function, name): where a reach is part of the one legitimate path."""
