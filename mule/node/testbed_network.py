@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from mule.cli.exits import CommandError, Exit
-from mule.cli.progress import ours, short_b32, status_line
+from mule.cli.progress import counting, ours, short_b32, status_line
 from mule.clock import LoopClock
 from mule.config.lock import DataDirLock, DataDirLocked
 from mule.i2p.errors import SamFailure
@@ -130,11 +130,13 @@ async def _serve(bed: Testbed, data_dirs: list[Path], stop: asyncio.Event) -> in
     ours_node, seed, others = nodes[0], nodes[-1], nodes[1:-1]
     try:
         try:
-            await unless_stopped(seed.start(), stop)  # the last peer seeds the rest: its destination exists once up
+            # The last peer seeds the rest: its destination exists once its session is up.
+            await unless_stopped(counting(seed.start(), "creating the seed peer's SAM session"), stop)
             entry = NodeEntry(Contact(KAD_VERSION, seed.kad_id, seed.local_destination), verified=True)
             for data_dir in data_dirs[:-1]:
                 write_nodes_dat(data_dir / NODES_DAT, (entry,))
-            await unless_stopped(asyncio.gather(*(node.start() for node in (ours_node, *others))), stop)
+            starting = asyncio.gather(*(node.start() for node in (ours_node, *others)))
+            await unless_stopped(counting(starting, "creating our node's and the peers' SAM sessions"), stop)
         except Stopped:
             return Exit.OK
         except SamFailure as exc:
@@ -149,7 +151,8 @@ async def _serve(bed: Testbed, data_dirs: list[Path], stop: asyncio.Event) -> in
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=STATUS_EVERY_S)
-            log.info("%s", status_line(ours_node.status()))
+            if not stop.is_set():
+                log.info("%s", status_line(ours_node.status()))
     finally:
         results = await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
         for result in results:

@@ -35,5 +35,5 @@ def mark_probed(contact: Contact, now: float) -> None:
     """iMule CheckingType: one more unanswered probe; an expired contact gets two minutes to answer."""
     contact.last_probed = now
     contact.type = min(contact.type + 1, TYPE_DEAD)
-    if contact.expires < now:
+    if contact.expires <= now:  # expired from its expiry instant on (see probe_due_at)
         contact.expires = now + PROBE_GRACE
