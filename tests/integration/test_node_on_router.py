@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mule.clock import LoopClock
+from mule.contract import DelayLaw
 from mule.contract.profile import profile_for_tests
 from mule.i2p import testbed
 from mule.i2p.transport import SamTransport, SamTransportSettings
@@ -23,7 +24,7 @@ from mule.node.service import NODES_DAT, NodeService
 pytestmark = pytest.mark.integration
 
 NODES = 3
-PROFILE = profile_for_tests(upkeep_tick=2.0)
+PROFILE = profile_for_tests(upkeep=DelayLaw(1.0, 2.0))  # mean 2 s
 CONVERGE_WITHIN_S = 90.0
 
 
