@@ -21,6 +21,7 @@ ALLOWED = frozenset(
         ("mule/shaper/shaper.py", "claim_sender"),  # the shaper claims the sender once, at construction
         ("mule/shaper/shaper.py", "_transport_send"),  # ... and is the only caller of what it claimed
         ("mule/transport/interface.py", "_send_datagram"),  # claim_sender hands the bound method out
+        ("mule/transport/trace.py", "claim_sender"),  # the trace wrapper owns its inner sender; the shaper claims it
     }
 )
 
