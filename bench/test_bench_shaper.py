@@ -1,12 +1,14 @@
 """Release precision of the shaper on the real clock (uvloop), idle and with two CPU hogs on the machine's cores.
 
-Contract invariant 1 says the delay law must not bend with load. Two figures say how
-much it does: lateness (hand-off time minus planned release, p50/p99) and the KS
+Contract invariant 1 says the delay law must not bend with load. Three figures say how
+much it does: lateness (hand-off time minus planned release, p50/p99/max), how many
+messages missed the deadline (dropped as congestion instead of sent late) and the KS
 distance between the observed submit-to-wire delays with and without the hogs.
 Both runs use the same seed, so they draw identical delays and the KS distance
-measures the load's effect alone, not sampling noise. Targets: p99 lateness < 5 ms
-in both runs, KS distance < 0.05. They are asserted only when benchmarks are
-enabled (``scripts/run-tests`` runs this file once as a smoke test, unjudged).
+measures the load's effect alone, not sampling noise (on this bench's 50 ms law, thirty
+times narrower than V2's, so it magnifies the effect). These are figures, reported, not
+judged: what V2 guarantees on any host is the hard bound (nothing leaves later than
+planned release + slack), which is asserted, loaded or not.
 """
 
 from __future__ import annotations
@@ -32,16 +34,13 @@ BATCH = 4  # submitted together every BATCH_EVERY seconds: about 800 messages a 
 BATCH_EVERY = 0.005
 HOGS = 2
 SEED = b"bench-release-precision".ljust(32, b".")
-# Short delays so that n >= 2,000 fits in seconds; rounds and law otherwise work as in V1.
+# Short delays so that n >= 2,000 fits in seconds; law and deadline slack otherwise work as in V2.
 BENCH = profile_for_tests(
     delay=DelayLaw(base=0.005, jitter=0.05),
-    round_length=0.002,
     global_send=WindowCap(1_000_000, 1.0),
     responses_per_peer=WindowCap(1_000_000, 1.0),
     lateness_samples=MESSAGES,
 )
-P99_TARGET = 0.005
-KS_TARGET = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,9 @@ class Run:
     lateness: np.ndarray
     """Seconds from each message's planned release to its hand-off to the transport."""
     delays: np.ndarray
-    """Seconds from ``submit`` to the datagram reaching the wire."""
+    """Seconds from ``submit`` to the datagram reaching the wire (sent messages only)."""
+    expired: int
+    """Messages dropped because the host could not hand them off by their deadline."""
 
     def lateness_ms(self) -> tuple[float, float]:
         p50, p99 = np.quantile(self.lateness, (0.5, 0.99))
@@ -75,11 +76,11 @@ async def _release_all() -> Run:
             submitted[payload] = clock.now()
             shaper.submit(b"peer-%d" % (index % 64), payload, list(Kind)[index % len(Kind)])
         await asyncio.sleep(BATCH_EVERY)
-    while shaper.counters.sent < MESSAGES:
+    while shaper.counters.sent + shaper.counters.congested < MESSAGES:
         await asyncio.sleep(BENCH.max_delay)
     shaper.close()
-    delays = np.array([on_wire[payload] - at for payload, at in submitted.items()])
-    return Run(shaper.lateness.samples(), delays)
+    delays = np.array([on_wire[payload] - at for payload, at in submitted.items() if payload in on_wire])
+    return Run(shaper.lateness.samples(), delays, shaper.counters.expired)
 
 
 def measure(hogs: int) -> Run:
@@ -113,18 +114,16 @@ def test_release_precision_idle_vs_two_cpu_hogs(benchmark, capsys: pytest.Captur
         p50, p99 = run.lateness_ms()
         benchmark.extra_info[f"{name}_lateness_p50_ms"] = p50
         benchmark.extra_info[f"{name}_lateness_p99_ms"] = p99
+        benchmark.extra_info[f"{name}_expired"] = run.expired
         lines.append(
             f"  {name:<6} lateness p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  max {run.lateness.max() * 1e3:7.3f} ms"
+            f"  expired {run.expired}/{MESSAGES} (deadline slack {BENCH.deadline_slack * 1e3:.0f} ms)"
         )
     benchmark.extra_info["ks_idle_vs_loaded"] = float(ks)
-    lines.append(f"  KS distance idle vs loaded observed delays: {ks:.4f} (target < {KS_TARGET})")
+    lines.append(f"  KS distance idle vs loaded observed delays: {ks:.4f}")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
 
-    assert all(run.lateness.size == MESSAGES and run.delays.size == MESSAGES for run in runs.values())
+    assert all(run.lateness.size == MESSAGES and run.delays.size == MESSAGES - run.expired for run in runs.values())
     assert all(run.delays.min() >= BENCH.delay.base for run in runs.values())  # never early, loaded or not
-    if benchmark.disabled:
-        return  # smoke run: figures are printed, not judged
-    for run in runs.values():
-        assert run.lateness_ms()[1] < P99_TARGET * 1e3
-    assert ks < KS_TARGET
+    assert all(run.delays.max() <= BENCH.max_delay + 0.001 for run in runs.values())  # the hard bound, loaded or not

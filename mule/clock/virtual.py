@@ -1,7 +1,9 @@
 """A deterministic virtual clock: time moves only when the test or simulator advances it.
 
 Due callbacks run in (time, scheduling order); while one runs, ``now()`` is exactly
-its scheduled time, so timing assertions on virtual time are exact.
+its scheduled time, so timing assertions on virtual time are exact. ``stall`` moves
+time on without running anything, as a blocked host would: the overdue callbacks then
+run late, at the time of the next ``advance``.
 """
 
 from __future__ import annotations
@@ -50,9 +52,15 @@ class VirtualClock:
         while heap and heap[0][0] <= when:
             at, _, timer = heapq.heappop(heap)
             if not timer.cancelled:
-                self._now = at
+                self._now = max(at, self._now)
                 timer.callback()
         self._now = when
+
+    def stall(self, seconds: float) -> None:
+        """Let ``seconds`` pass with nothing running (a host-wide stall); overdue callbacks run at the next advance."""
+        if seconds < 0:
+            raise ValueError("virtual time never goes backwards")
+        self._now += seconds
 
     def advance(self, seconds: float) -> None:
         self.advance_to(self._now + seconds)

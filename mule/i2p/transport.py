@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mule._core import JitterSampler
-from mule.contract import PROFILE_V1, DelayLaw
+from mule.contract import PROFILE_V2, DelayLaw
 from mule.i2p.errors import SamFailure
 from mule.i2p.keys import STREAM_KEY_FILE_NAME, DestinationKeys, load_or_generate_keys, session_name
 from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, ReaderCounters, SamConnection
@@ -50,7 +50,7 @@ class ReconnectPolicy:
     waits uniform on [step/2, step], step = min(max_delay, first.high * 2**n).
     """
 
-    first: DelayLaw = PROFILE_V1.retry
+    first: DelayLaw = PROFILE_V2.retry
     max_delay: float = MAX_RECONNECT_DELAY_S
 
     def delay(self, attempt: int, unit: float) -> float:

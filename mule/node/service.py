@@ -20,7 +20,7 @@ from pathlib import Path
 from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
-from mule.contract import PROFILE_V1, Profile
+from mule.contract import PROFILE_V2, Profile
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
 from mule.kad.files.nodes_dat import NodeEntry, load_or_seed, write_nodes_dat
@@ -65,7 +65,7 @@ class NodeService:
         transport: Transport,
         clock: Clock,
         data_dir: Path,
-        profile: Profile = PROFILE_V1,
+        profile: Profile = PROFILE_V2,
         *,
         seed: bytes | None = None,
         randbytes: Callable[[int], bytes] = os.urandom,

@@ -8,11 +8,11 @@ only calls ``submit`` (outbound), ``admit`` (inbound), ``start_lookup`` /
 from __future__ import annotations
 
 from mule._core.shuffle import Shuffler
-from mule.contract import PROFILE_V1, DelayLaw, Kind, Profile, WindowCap
+from mule.contract import PROFILE_V2, DelayLaw, Kind, Profile, WindowCap
 from mule.shaper.shaper import Counters, Outcome, Release, Shaper
 
 __all__ = [
-    "PROFILE_V1",
+    "PROFILE_V2",
     "Counters",
     "DelayLaw",
     "Kind",

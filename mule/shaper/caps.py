@@ -1,14 +1,14 @@
-"""Hard caps: sliding-window counters whose limits come only from the profile.
+"""Hard caps on one stream of events: sliding-window counters whose limits come only from the profile.
 
 A cap is "at most ``limit`` events in any ``window`` seconds", checked exactly with
 a log of the last ``limit`` admitted times. Nothing here looks at CPU, memory or
-uptime, so the limits cannot drift with the machine.
+uptime, so the limits cannot drift with the machine. Per-peer caps live in
+``sketch.py``.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
 
 from mule.contract.profile import WindowCap
 
@@ -34,49 +34,3 @@ class SlidingWindow:
             return False
         self._log.append(now)  # maxlen drops the oldest, which has just left the window
         return True
-
-
-class KeyedWindows:
-    """The same cap applied separately per key (peer, or peer and opcode), in bounded memory.
-
-    Keys are kept in least-recently-admitted order. A key whose newest event has left
-    the window carries no state worth keeping and is forgotten. When the table is full
-    of live keys, a new key is refused: failing closed keeps memory flat under a
-    flood of fresh destinations instead of letting them evict (and reset) older ones.
-    """
-
-    __slots__ = ("_limit", "_logs", "_max_keys", "_window")
-
-    def __init__(self, cap: WindowCap, max_keys: int) -> None:
-        self._limit = cap.limit
-        self._window = cap.window
-        self._max_keys = max_keys
-        self._logs: dict[Hashable, deque[float]] = {}
-
-    def __len__(self) -> int:
-        return len(self._logs)
-
-    def allow(self, key: Hashable, now: float) -> bool:
-        logs = self._logs
-        log = logs.get(key)
-        if log is None:
-            self._forget_idle(now)
-            if len(logs) >= self._max_keys:
-                return False
-            log = deque(maxlen=self._limit)
-        elif len(log) == self._limit and now - log[0] < self._window:
-            return False
-        else:
-            del logs[key]
-        log.append(now)
-        logs[key] = log  # (re)inserted last: dict order stays sorted by each key's newest admitted time
-        return True
-
-    def _forget_idle(self, now: float) -> None:
-        logs = self._logs
-        horizon = now - self._window
-        while logs:
-            oldest_key = next(iter(logs))
-            if logs[oldest_key][-1] > horizon:
-                return
-            del logs[oldest_key]

@@ -2,7 +2,9 @@
 
 The gate only classifies. Whatever it refuses, the shaper turns into a void in the
 delay queue, so unknown, malformed and over-cap inputs all end the same way: a
-draw from the delay law, then silence.
+draw from the delay law, then silence. Peers are keyed as iMule keys them, by the
+destination's ``hashCode`` per Kad2 opcode, in one fixed-size rate sketch shared by all
+opcodes: a flood of new peers costs no memory and cannot crowd a newcomer out.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from enum import Enum
 
 from mule.contract.profile import Profile
-from mule.shaper.caps import KeyedWindows
+from mule.kad.destination import hash_code
+from mule.shaper.sketch import RateSketch
 
 
 class Verdict(Enum):
@@ -21,10 +24,15 @@ class Verdict(Enum):
 
 
 class InboundGate:
-    __slots__ = ("_limits",)
+    __slots__ = ("_limits", "_sketch")
 
-    def __init__(self, profile: Profile) -> None:
-        self._limits = {opcode: KeyedWindows(cap, profile.peer_table) for opcode, cap in profile.inbound.items()}
+    def __init__(self, profile: Profile, secret: bytes) -> None:
+        self._limits = profile.inbound
+        self._sketch = RateSketch(profile.sketch_width, profile.sketch_depth, secret)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self._sketch.memory_bytes
 
     def check(self, now: float, source: bytes, opcode: int | None, malformed: bool) -> Verdict:
         """``opcode`` is the Kad2 opcode (Kad1 requests pass their Kad2 equivalent), ``None`` if unknown."""
@@ -32,11 +40,8 @@ class InboundGate:
             return Verdict.MALFORMED
         if opcode is None:
             return Verdict.UNKNOWN
-        limit = self._limits.get(opcode)
-        if limit is None or limit.allow(source, now):  # responses are never limited (as in iMule)
+        cap = self._limits.get(opcode)
+        if cap is None:  # responses are never limited (as in iMule)
             return Verdict.ADMIT
-        return Verdict.OVER_CAP
-
-    def tracked(self) -> int:
-        """(peer, opcode) pairs currently holding state: bounded by the profile's peer table per opcode."""
-        return sum(len(limit) for limit in self._limits.values())
+        key = bytes((opcode,)) + hash_code(source).to_bytes(4, "little")
+        return Verdict.ADMIT if self._sketch.allow(key, now, cap) else Verdict.OVER_CAP

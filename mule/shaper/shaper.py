@@ -1,10 +1,12 @@
 """The shaper: the only way bytes leave a mule node, and the gate every inbound datagram passes.
 
 It owns the transport's send function (claimed at construction, so nobody else can
-hold it), binds the sans-IO delay queue, caps and gate to a ``Clock``, and releases
-each due round in shuffled order. At release a message is sent, or silently dropped
-if a cap is full or the transport refuses it: a transport error is congestion, never
-retried here and never answered faster. The caller learns nothing from ``submit``.
+hold it), binds the sans-IO delay queue, caps and gate to a ``Clock``, and hands each
+message off at its own release instant (several due at once leave in shuffled order).
+At release a message is sent, or silently dropped if it missed its deadline (planned
+release + the profile's slack: never sent late), a cap is full or the transport
+refuses it: all of these are congestion, never retried here and never answered
+faster. The caller learns nothing from ``submit``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mule._core import JitterSampler
-from mule._core.keystream import substream_seed
+from mule._core.keystream import Keystream, substream_seed
 from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
 from mule.contract import Kind
-from mule.contract.profile import PROFILE_V1, Profile
-from mule.shaper.caps import KeyedWindows, SlidingWindow
+from mule.contract.profile import PROFILE_V2, Profile
+from mule.shaper.caps import SlidingWindow
 from mule.shaper.gate import InboundGate, Verdict
 from mule.shaper.lateness import LatenessLog
-from mule.shaper.queue import DelayQueue, Message, Round
+from mule.shaper.queue import DelayQueue, Due, Message
+from mule.shaper.sketch import RateSketch
 from mule.transport.interface import Transport, TransportError
 
 
@@ -32,6 +35,8 @@ class Outcome(Enum):
     """A cap was full at release time."""
     CONGESTED = "congested"
     """The transport refused it (down, unreachable, full)."""
+    EXPIRED = "expired"
+    """It could not be handed off by its deadline (the host was stalled): dropped as congestion, never sent late."""
     VOID = "void"
     """A queue overflow or a refused inbound input reaching the end of its delay."""
 
@@ -42,8 +47,9 @@ class Release:
 
     outcome: Outcome
     planned: float
-    """The round's tick: when the shaper meant to hand it off."""
+    """When the shaper meant to hand it off (its release instant)."""
     actual: float
+    """The clock when the shaper decided its outcome, just before handing it to the transport."""
     message: Message | None
     """``None`` for a void."""
 
@@ -54,6 +60,9 @@ class Counters:
     sent: int = 0
     capped: int = 0
     congested: int = 0
+    """Dropped as congestion: refused by the transport, or expired (below)."""
+    expired: int = 0
+    """Past the deadline at hand-off (planned release + slack): dropped, never sent late."""
     overflowed: int = 0
     admitted: int = 0
     unknown: int = 0
@@ -67,7 +76,7 @@ class Shaper:
         self,
         transport: Transport,
         clock: Clock,
-        profile: Profile = PROFILE_V1,
+        profile: Profile = PROFILE_V2,
         *,
         seed: bytes | None = None,
         observer: Callable[[Release], None] | None = None,
@@ -79,12 +88,14 @@ class Shaper:
         delay = JitterSampler(profile.delay.base, profile.delay.jitter, substream_seed(seed, b"delay"))
         self._queue = DelayQueue(profile, delay, Shuffler(substream_seed(seed, b"release-order")))
         self._retry = JitterSampler(profile.retry.base, profile.retry.jitter, substream_seed(seed, b"retry"))
-        self._gate = InboundGate(profile)
+        secrets = Keystream(substream_seed(seed, b"peer-sketches"))  # keys the sketches' hashes: no aimed collisions
+        self._gate = InboundGate(profile, secrets.read(32))
         self._global = SlidingWindow(profile.global_send)
-        self._responses = KeyedWindows(profile.responses_per_peer, profile.peer_table)
+        self._responses = RateSketch(profile.sketch_width, profile.sketch_depth, secrets.read(32))
         self._lookups = SlidingWindow(profile.lookups)
         self._publishes = SlidingWindow(profile.publishes)
         self._observer = observer
+        self._slack = profile.deadline_slack
         self.lateness = LatenessLog(profile.lateness_samples)
         self.counters = Counters()
         self._timer: Timer | None = None
@@ -94,7 +105,7 @@ class Shaper:
     # --- outbound -------------------------------------------------------------------------------------------
 
     def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
-        """Queue one datagram. It leaves after a draw of the delay law, in a shuffled round, or not at all."""
+        """Queue one datagram. It leaves after a draw of the delay law, by its deadline, or not at all."""
         self.counters.submitted += 1
         if self._closed:
             return
@@ -148,9 +159,9 @@ class Shaper:
         return self._queue.bytes
 
     @property
-    def tracked_peers(self) -> int:
-        """Per-peer cap entries held (inbound pairs plus response peers): bounded by the profile."""
-        return self._gate.tracked() + len(self._responses)
+    def peer_state_bytes(self) -> int:
+        """Memory held by the per-peer caps: fixed by the profile at construction, whatever the traffic."""
+        return self._gate.memory_bytes + self._responses.memory_bytes
 
     def close(self) -> None:
         """Stop for good: whatever is still queued is dropped (as a congested network would), later input ignored."""
@@ -163,44 +174,50 @@ class Shaper:
     # --- release --------------------------------------------------------------------------------------------
 
     def _arm(self) -> None:
-        tick = self._queue.next_tick()
-        if tick is None or (self._timer_at is not None and self._timer_at <= tick):
+        due = self._queue.next_due()
+        if due is None or (self._timer_at is not None and self._timer_at <= due):
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer_at = tick
-        self._timer = self._clock.call_at(tick, self._release_due)
+        self._timer_at = due
+        self._timer = self._clock.call_at(due, self._release_due)
 
     def _release_due(self) -> None:
         self._timer = self._timer_at = None
         try:
-            self._release_rounds(self._queue.pop_due(self._clock.now()))
+            self._release(self._queue.pop_due(self._clock.now()))
         finally:
-            # Even if a transport or observer raised something unexpected, later rounds still leave on time.
+            # Even if a transport or observer raised something unexpected, later messages still leave on time.
             if not self._closed:
                 self._arm()
 
-    def _release_rounds(self, rounds: list[Round]) -> None:
+    def _release(self, due: Due) -> None:
         clock = self._clock
         observer = self._observer
-        for due in rounds:
-            for message in due.messages:
-                now = clock.now()
-                outcome = self._hand_off(message, now)
-                if outcome is not Outcome.CAPPED:
-                    self.lateness.record(due.tick, now)
-                if observer is not None:
-                    observer(Release(outcome, due.tick, now, message))
+        for message in due.messages:
+            now = clock.now()
+            outcome = self._hand_off(message, now)
+            if outcome is not Outcome.CAPPED:
+                self.lateness.record(message.planned, now)
             if observer is not None:
-                now = clock.now()
-                for _ in range(due.voids):
-                    observer(Release(Outcome.VOID, due.tick, now, None))
+                observer(Release(outcome, message.planned, now, message))
+        if observer is not None:
+            now = clock.now()
+            for planned, count in due.voids:
+                for _ in range(count):
+                    observer(Release(Outcome.VOID, planned, now, None))
 
     def _hand_off(self, message: Message, now: float) -> Outcome:
+        # The deadline first: a message the host could not release in time is gone, whatever the caps say.
+        if now > message.planned + self._slack:
+            self.counters.congested += 1
+            self.counters.expired += 1
+            return Outcome.EXPIRED
         # The global cap is checked before the per-peer one is charged, and charged after it passes, so a
         # message refused by one cap never uses up the other.
         if not self._global.has_room(now) or (
-            message.kind is Kind.RESPONSE and not self._responses.allow(message.destination, now)
+            message.kind is Kind.RESPONSE
+            and not self._responses.allow(message.destination, now, self.profile.responses_per_peer)
         ):
             self.counters.capped += 1
             return Outcome.CAPPED

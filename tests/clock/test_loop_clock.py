@@ -1,21 +1,24 @@
 """The real clock, on uvloop (production) and on stock asyncio, in uvloop's own pattern: same test, both loops.
 
-Only correctness is asserted here (never early, in order, cancellable, complete);
-how *late* releases are is measured in bench/test_bench_shaper.py.
+Only correctness is asserted here (never early, in order, cancellable, complete, never past the deadline);
+how *late* releases are is measured in bench/test_bench_shaper.py. Nothing here depends on how fast the
+machine is: the ordering test runs with two CPU hogs competing for the cores on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytest
 import uvloop
 
 from mule.clock import LoopClock
 from mule.contract.profile import profile_for_tests
-from mule.shaper import DelayLaw, Kind, Release, Shaper, WindowCap
+from mule.shaper import DelayLaw, Kind, Outcome, Release, Shaper, WindowCap
 from mule.transport.memory import MemoryHub
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
@@ -24,7 +27,7 @@ both_loops = pytest.mark.parametrize(
 )
 SHORT = profile_for_tests(
     delay=DelayLaw(base=0.01, jitter=0.03),
-    round_length=0.005,
+    deadline_slack=60.0,  # delivery is what this profile tests; the deadline has its own test below
     global_send=WindowCap(10_000, 1.0),
     responses_per_peer=WindowCap(10_000, 1.0),
 )
@@ -100,3 +103,101 @@ def test_shaper_on_the_loop_clock_delivers_everything_never_early(loop_factory: 
     assert all(arrived[p] - submitted[p] >= SHORT.delay.base for p in submitted)
     assert all(r.actual >= r.planned for r in releases)
     assert shaper.lateness.count == 100 and shaper.counters.sent == 100
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@pytest.fixture
+def two_cpu_hogs() -> Iterator[None]:
+    """Two busy-loop processes competing with the test for the machine's cores, always killed afterwards."""
+    hogs = [multiprocessing.get_context("fork").Process(target=_spin, daemon=True) for _ in range(2)]
+    try:
+        for hog in hogs:
+            hog.start()
+        yield
+    finally:
+        for hog in hogs:
+            if hog.pid is not None:
+                hog.kill()
+                hog.join()
+
+
+@both_loops
+def test_due_callbacks_run_in_time_then_scheduling_order_under_cpu_load(
+    loop_factory: LoopFactory, two_cpu_hogs: None
+) -> None:
+    """Issue 9: on a loaded host an early-fired timer re-armed for its remainder ran after a later one.
+
+    600 timers at sub-millisecond spacings (several sharing one time, to check scheduling order among ties),
+    scheduled in a shuffled order while the hogs run: every callback must run at or after its time, and
+    the order of runs must be the order of (time, scheduling sequence).
+    """
+
+    async def scenario() -> tuple[list[tuple[float, int]], list[tuple[float, int, float]]]:
+        clock = LoopClock()
+        start = clock.now() + 0.5  # all are scheduled long before the first is due, even on a loaded host
+        rng = np.random.default_rng(9)
+        offsets = np.round(rng.uniform(0.0, 0.3, 600), 4)  # rounding to 0.1 ms makes some times equal
+        order = rng.permutation(offsets.size)
+        fired: list[tuple[float, int, float]] = []
+        scheduled: list[tuple[float, int]] = []
+        done = asyncio.get_running_loop().create_future()
+        for sequence, index in enumerate(order):
+            when = start + float(offsets[index])
+
+            def record(when: float = when, sequence: int = sequence) -> None:
+                fired.append((when, sequence, time.monotonic()))
+                if len(fired) == offsets.size:
+                    done.set_result(None)
+
+            clock.call_at(when, record)
+            scheduled.append((when, sequence))
+            if sequence % 50 == 0:
+                await asyncio.sleep(0)  # let the loop run between scheduling bursts, as a live node does
+        assert clock.now() < start, "scheduling overran the first due time: the expected order would not hold"
+        await asyncio.wait_for(done, 30.0)
+        return scheduled, fired
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        scheduled, fired = runner.run(scenario())
+    assert all(actual >= when for when, _sequence, actual in fired), "a callback ran early"
+    assert [(when, sequence) for when, sequence, _actual in fired] == sorted(scheduled)
+
+
+@both_loops
+def test_a_blocked_loop_never_sends_past_the_deadline(loop_factory: LoopFactory) -> None:
+    """A host-wide stall (here the loop itself blocks for 300 ms): whatever was due during it and is now past
+    its planned release + slack is dropped as congestion, never handed off late."""
+    profile = profile_for_tests(
+        delay=DelayLaw(base=0.01, jitter=0.05),
+        deadline_slack=0.02,
+        global_send=WindowCap(10_000, 1.0),
+        responses_per_peer=WindowCap(10_000, 1.0),
+    )
+
+    async def scenario() -> tuple[list[Release], Shaper]:
+        clock = LoopClock()
+        hub = MemoryHub()
+        sender = hub.endpoint()
+        await sender.open()
+        releases: list[Release] = []
+        shaper = Shaper(sender, clock, profile, seed=bytes(32), observer=releases.append)
+        for index in range(200):
+            shaper.submit(b"peer", index.to_bytes(2, "big"), Kind.RESPONSE)
+        time.sleep(0.3)  # the stall: every planned release (<= 60 ms) is now more than 200 ms in the past
+        for index in range(200, 300):
+            shaper.submit(b"peer", index.to_bytes(2, "big"), Kind.RESPONSE)
+        while len(releases) < 300:
+            await asyncio.sleep(0.01)
+        shaper.close()
+        return releases, shaper
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        releases, shaper = runner.run(scenario())
+    stalled = [r for r in releases if int.from_bytes(r.message.payload, "big") < 200]
+    assert all(r.outcome is Outcome.EXPIRED for r in stalled)  # deterministic: each was >= 240 ms past its deadline
+    assert all(r.actual <= r.planned + profile.deadline_slack for r in releases if r.outcome is Outcome.SENT)
+    assert shaper.counters.expired >= 200 and shaper.counters.congested == shaper.counters.expired

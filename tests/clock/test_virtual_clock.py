@@ -52,3 +52,18 @@ def test_cancelled_callbacks_do_not_run() -> None:
     assert clock.pending() == 1
     clock.advance(2.0)
     assert ran == ["kept"] and clock.pending() == 0
+
+
+def test_a_stall_runs_nothing_and_overdue_callbacks_then_run_late_in_order() -> None:
+    clock = VirtualClock()
+    ran: list[tuple[str, float]] = []
+    for name, when in (("b", 2.0), ("a", 1.0), ("c", 9.0)):
+        clock.call_at(when, lambda name=name: ran.append((name, clock.now())))
+    clock.stall(5.0)
+    assert ran == [] and clock.now() == 5.0
+    clock.advance(0.0)
+    assert ran == [("a", 5.0), ("b", 5.0)]  # late, at the end of the stall, still in time order
+    clock.advance(5.0)
+    assert ran[-1] == ("c", 9.0)
+    with pytest.raises(ValueError):
+        clock.stall(-1.0)

@@ -25,7 +25,7 @@ from fake_bridge import (
 )
 
 from mule._core import JitterSampler
-from mule.contract import PROFILE_V1
+from mule.contract import PROFILE_V2
 from mule.i2p import sam_protocol
 from mule.i2p.keys import DestinationKeys
 from mule.i2p.sam_protocol import MAX_LINE_BYTES
@@ -366,7 +366,7 @@ def test_the_first_reconnect_waits_a_draw_from_the_profiles_retry_law(
     delays = run(scenario())
     unit = JitterSampler(0.0, 1.0, bytes(32))  # the transport's seed in these tests
     units = [unit.draw() for _ in delays]
-    retry = PROFILE_V1.retry
+    retry = PROFILE_V2.retry
     assert retry.base == 2.0 and retry.jitter == 1.0
     assert delays[0] == retry.base + retry.jitter * units[0]
     assert delays[1] == 3.0 * 2 * (0.5 + 0.5 * units[1])  # then bounded exponential backoff from retry.high

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fake_bridge import FakeBridge, RecordedSleep, Run, sam_transport, until
 
-from mule.contract import PROFILE_V1
+from mule.contract import PROFILE_V2
 from mule.i2p.sam_client import SESSION_COMMAND_LIMIT
 from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
@@ -129,9 +129,9 @@ def test_router_restart_recreates_the_session_with_the_same_destination(
     own = [line.partition(" HOST=")[0] for line in creates if "ID=mule-" in line][:2]
     assert len(own) == 2 and own[0] == own[1]  # same ID, DESTINATION and options (the UDP port is new)
     assert len(sleep.delays) == 4  # three refused attempts, then success
-    assert PROFILE_V1.retry.base <= sleep.delays[0] <= PROFILE_V1.retry.high
+    assert PROFILE_V2.retry.base <= sleep.delays[0] <= PROFILE_V2.retry.high
     for attempt, delay in enumerate(sleep.delays[1:], 1):
-        step = PROFILE_V1.retry.high * 2**attempt
+        step = PROFILE_V2.retry.high * 2**attempt
         assert step / 2 <= delay <= step
 
 
@@ -210,7 +210,7 @@ def test_forwarded_datagrams_from_anyone_but_the_bridge_are_ignored(run: Run, tm
 
 def test_backoff_starts_with_the_retry_law_then_is_bounded_and_jittered() -> None:
     policy = ReconnectPolicy()
-    assert policy.first == PROFILE_V1.retry
+    assert policy.first == PROFILE_V2.retry
     assert policy.delay(0, 0.0) == 2.0 and policy.delay(0, 1.0) == 3.0  # V1: 2 s + uniform 1 s
     assert policy.delay(1, 0.0) == 3.0 and policy.delay(1, 1.0) == 6.0
     assert policy.delay(3, 0.5) == 18.0

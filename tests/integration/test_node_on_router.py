@@ -24,7 +24,7 @@ from mule.node.service import NODES_DAT, NodeService
 pytestmark = pytest.mark.integration
 
 NODES = 3
-PROFILE = profile_for_tests(upkeep=DelayLaw(base=1.0, jitter=2.0))
+PROFILE = profile_for_tests(upkeep=DelayLaw(1.0, 2.0))  # mean 2 s
 CONVERGE_WITHIN_S = 90.0
 
 

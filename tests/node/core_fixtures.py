@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from mule._core.shuffle import Shuffler
 from mule.clock import VirtualClock
-from mule.contract import PROFILE_V1, Profile
+from mule.contract import PROFILE_V2, Profile
 from mule.kad.contact import Contact
 from mule.node.core import Admit, NodeCore
 from mule.node.outbound import OwnContact
@@ -28,7 +28,7 @@ def seeded(seed: int) -> Callable[[int], bytes]:
 
 
 def make_core(
-    *, seeds: list[Contact] | None = None, admit: Admit = allow_all, profile: Profile = PROFILE_V1, seed: int = 1
+    *, seeds: list[Contact] | None = None, admit: Admit = allow_all, profile: Profile = PROFILE_V2, seed: int = 1
 ) -> NodeCore:
     me = OwnContact(OWN_ID, random_destination(), random_destination())
     table = RoutingTable(OWN_ID, 0.0, Shuffler(bytes([seed]) * 32))
@@ -37,7 +37,7 @@ def make_core(
     )
 
 
-def real_gate(profile: Profile = PROFILE_V1) -> tuple[Shaper, VirtualClock]:
+def real_gate(profile: Profile = PROFILE_V2) -> tuple[Shaper, VirtualClock]:
     """The shaper's own gate on a virtual clock (its sends go nowhere: these tests read the core's return value)."""
     clock = VirtualClock()
     return Shaper(MemoryHub().endpoint(), clock, profile, seed=bytes(32)), clock

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from mule._core import xor_distance
-from mule.contract import PROFILE_V1, Kind
+from mule.contract import PROFILE_V2, Kind
 from mule.contract.profile import BOOTSTRAP_REQ, HELLO_REQ, KADEMLIA2_REQ
 from mule.kad import kad1, messages
 from mule.kad.contact import Contact
@@ -25,7 +25,7 @@ from mule.routing import RoutingTable
 from tests.node.parts import ME, fill, randbytes, shuffler, table
 from tests.node.peers import dest, kad_id
 
-MIX = PROFILE_V1.upkeep_mix
+MIX = PROFILE_V2.upkeep_mix
 DECK = sum(cards for _, cards in MIX)
 SEEDS = [Contact(KAD_VERSION, kad_id(900 + n), dest(900 + n)) for n in range(6)]
 STEP = 10.0

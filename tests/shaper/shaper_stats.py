@@ -1,8 +1,9 @@
 """Statistical checks for the shaper's contract, each usable on the real shaper and on a leaky variant.
 
-Every check raises ``AssertionError`` when the data contradict the contract. Thresholds
-come from the statistic's null distribution at ``ALPHA`` (Bonferroni-corrected where a
-check makes several comparisons), and the tests feed fixed seeds, so results are
+Every check raises ``AssertionError`` when the data contradict the contract. The statistics
+themselves live in ``mule.contract.stats`` (shared with tests/contract and the constancy
+bench); thresholds come from their null distributions at ``ALPHA`` (Bonferroni-corrected
+where a check makes several comparisons), and the tests feed fixed seeds, so results are
 reproducible. Each check has a negative control in the tests: a deliberately leaky
 shaper (or list) that the same function must reject.
 """
@@ -10,20 +11,22 @@ shaper (or list) that the same function must reject.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from mule.clock import VirtualClock
+from mule.contract.stats import (
+    ALPHA,
+    kendall_tau_threshold,
+    law_p_value,
+    order_tau,
+    position_chi2_p_value,
+    same_distribution_p_values,
+)
 from mule.shaper import Profile, Release, Shaper
 from mule.transport.memory import MemoryHub, MemoryTransport, WireTap
-
-ALPHA = 1e-3
-"""False-alarm rate of every check: a correct shaper fails a given seed's check with at most this probability."""
 
 ShaperFactory = Callable[..., Shaper]
 
@@ -70,57 +73,32 @@ def make_rig(
 # --- the delay law --------------------------------------------------------------------------------------------
 
 
-def observed_delay_cdf(profile: Profile) -> Callable[[np.ndarray], np.ndarray]:
-    """CDF of (release - enqueue) when enqueue times fall at uniformly random phases of the round grid.
-
-    The queue releases at the end of the round that contains now + D, with D uniform on
-    [base, base + jitter]; the wait to the round's end is then uniform on [0, round) and
-    independent of D, so the observed delay is the sum of two uniforms (a trapezoid).
-    """
-    base, jitter, rnd = profile.delay.base, profile.delay.jitter, profile.round_length
-
-    def integral(y: np.ndarray) -> np.ndarray:  # the antiderivative of the uniform CDF on [0, jitter]
-        return np.where(y <= 0, 0.0, np.where(y <= jitter, y * y / (2 * jitter), jitter / 2 + (y - jitter)))
-
-    return lambda z: (integral(np.asarray(z) - base) - integral(np.asarray(z) - base - rnd)) / rnd
-
-
 def assert_delays_follow_law(delays: np.ndarray, profile: Profile, alpha: float = ALPHA) -> None:
     """Every delay inside the law's bounds, and the whole sample consistent with the law (one-sample KS)."""
-    tolerance = 1e-9  # float rounding of round ticks
+    tolerance = 1e-9  # float rounding
     assert delays.min() >= profile.delay.base - tolerance, f"a message left early: {delays.min():.6f} s"
     assert delays.max() <= profile.max_delay + tolerance, f"a message waited too long: {delays.max():.6f} s"
-    result = stats.kstest(delays, observed_delay_cdf(profile))
-    assert result.pvalue > alpha, f"delays do not follow the law: KS D={result.statistic:.4f} p={result.pvalue:.2e}"
+    p = law_p_value(delays, profile.delay)
+    assert p > alpha, f"delays do not follow the law: KS p={p:.2e}"
 
 
 def assert_same_distribution(samples: Mapping[str, np.ndarray], alpha: float = ALPHA) -> None:
     """Every pair of samples is consistent with one common distribution (two-sample KS, Bonferroni)."""
-    pairs = list(itertools.combinations(sorted(samples), 2))
-    for a, b in pairs:
-        result = stats.ks_2samp(samples[a], samples[b])
-        assert result.pvalue > alpha / len(pairs), (
-            f"{a} and {b} are distinguishable: KS D={result.statistic:.4f} p={result.pvalue:.2e}"
-        )
+    p_values = same_distribution_p_values(samples)
+    for (a, b), p in p_values.items():
+        assert p > alpha / len(p_values), f"{a} and {b} are distinguishable: KS p={p:.2e}"
 
 
 # --- ordering -------------------------------------------------------------------------------------------------
 
 
-def kendall_tau_threshold(n: int, alpha: float = ALPHA) -> float:
-    """Two-sided critical |tau| for n untied pairs under independence: tau ~ N(0, 2(2n+5) / (9n(n-1)))."""
-    sd = math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
-    return float(stats.norm.isf(alpha / 2)) * sd
-
-
 def assert_order_unrelated(enqueue_order: Sequence[int], send_order: Sequence[int], alpha: float = ALPHA) -> float:
     """Send order carries no trace of enqueue order: |Kendall tau| below its null threshold. Returns tau."""
-    sent_rank = {item: rank for rank, item in enumerate(send_order)}
-    assert len(sent_rank) == len(enqueue_order), "every enqueued message must be sent exactly once"
-    tau = stats.kendalltau(np.arange(len(enqueue_order)), [sent_rank[item] for item in enqueue_order]).statistic
+    assert len(set(send_order)) == len(enqueue_order), "every enqueued message must be sent exactly once"
+    tau = order_tau(enqueue_order, send_order)
     threshold = kendall_tau_threshold(len(enqueue_order), alpha)
     assert abs(tau) < threshold, f"send order follows enqueue order: tau={tau:.4f}, null threshold {threshold:.4f}"
-    return float(tau)
+    return tau
 
 
 def position_counts(orders: Sequence[Sequence[int]], k: int) -> np.ndarray:
@@ -132,26 +110,6 @@ def position_counts(orders: Sequence[Sequence[int]], k: int) -> np.ndarray:
 
 
 def assert_positions_uniform(counts: np.ndarray, alpha: float = ALPHA) -> None:
-    """Each item is equally likely at each position: Pearson's chi-square against uniform.
-
-    The counts are sums of uniformly random permutation matrices, whose cells have covariance
-    (d_il - 1/k)(d_jm - 1/k) / (k - 1): a projection of rank (k-1)^2 scaled by 1/(k-1). So
-    Pearson's statistic is k/(k-1) times a chi-square with (k-1)^2 degrees of freedom.
-    """
-    k = counts.shape[0]
-    expected = counts.sum() / (k * k)
-    statistic = float(((counts - expected) ** 2 / expected).sum()) * (k - 1) / k
-    critical = float(stats.chi2.isf(alpha, (k - 1) ** 2))
-    assert statistic < critical, f"positions are not uniform: chi2={statistic:.1f} >= {critical:.1f}"
-
-
-# --- caps -----------------------------------------------------------------------------------------------------
-
-
-def most_in_any_window(times: np.ndarray, window: float) -> int:
-    """The largest number of events inside any half-open interval (t - window, t]."""
-    if times.size == 0:
-        return 0
-    times = np.sort(times)
-    first_inside = np.searchsorted(times, times - window, side="right")
-    return int((np.arange(times.size) - first_inside + 1).max())
+    """Each item is equally likely at each position: Pearson's chi-square against uniform (see position_chi2)."""
+    p = position_chi2_p_value(counts)
+    assert p > alpha, f"positions are not uniform: chi2 p={p:.2e}"

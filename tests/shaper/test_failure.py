@@ -57,7 +57,7 @@ def discard_delays(feed: Callable[[Rig], None], seed: bytes, factory: ShaperFact
     rng = np.random.default_rng(int.from_bytes(seed[:4], "big"))
     delays = []
     for _ in range(INPUTS):
-        rig.clock.advance(rng.uniform(0.0, PROFILE.round_length))
+        rig.clock.advance(rng.uniform(0.0, 0.05))
         fed_at = rig.clock.now()
         seen = len(rig.releases)
         feed(rig)

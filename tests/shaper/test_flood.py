@@ -12,9 +12,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from shaper_stats import make_rig, most_in_any_window
+from shaper_stats import make_rig
 
 from mule.contract.profile import KADEMLIA2_REQ, PING, profile_for_tests
+from mule.contract.stats import most_in_any_window
 from mule.shaper import Kind, WindowCap
 
 PEERS = 1000
@@ -29,8 +30,8 @@ FLOOD = profile_for_tests(
     lookups=WindowCap(2, MINUTE),
     publishes=WindowCap(2, MINUTE),
     inbound={PING: WindowCap(1, 1200.0), KADEMLIA2_REQ: WindowCap(1, 1200.0)},
-    peer_table=2048,
 )
+# Per-peer caps of one event per window: iMule's bucket then admits exactly what a sliding window would.
 # Per second, at OVERDRIVE times each cap: outbound answers (global and per-peer cap), inbound requests per peer
 # (each peer floods one opcode), lookups and publishes.
 SUBMITS_PER_SECOND = OVERDRIVE * FLOOD.global_send.limit / FLOOD.global_send.window
@@ -56,7 +57,7 @@ class Log:
 
 @pytest.fixture(scope="module")
 def flood() -> dict[str, object]:
-    peers = [b"peer-%04d" % i for i in range(PEERS)]
+    peers = [i.to_bytes(4, "little") + b"-peer" for i in range(PEERS)]  # distinct hashCodes, as real peers have
     peer_index = {peer: i for i, peer in enumerate(peers)}
     hours_of = lambda cap: int(HOUR / cap.window + 1) * cap.limit  # noqa: E731  # most events a cap lets by
     sent = Log(hours_of(FLOOD.global_send), 2)
@@ -72,7 +73,7 @@ def flood() -> dict[str, object]:
     shaper, clock = rig.shaper, rig.clock
     rng = np.random.default_rng(2026)
     memory: list[int] = []
-    queue_high = bytes_high = tracked_high = 0
+    queue_high = bytes_high = 0
     counts = {"submits": 0, "inputs": 0}
     opcodes = (PING, KADEMLIA2_REQ)
 
@@ -103,7 +104,6 @@ def flood() -> dict[str, object]:
             counts["inputs"] += n_inbound
             queue_high = max(queue_high, shaper.queued_messages)
             bytes_high = max(bytes_high, shaper.queued_bytes)
-            tracked_high = max(tracked_high, shaper.tracked_peers)
             if second % 60 == 59:
                 memory.append(tracemalloc.get_traced_memory()[0])
         clock.advance(FLOOD.max_delay + 1.0)
@@ -119,7 +119,6 @@ def flood() -> dict[str, object]:
         "memory": memory,
         "queue_high": queue_high,
         "bytes_high": bytes_high,
-        "tracked_high": tracked_high,
         "counts": counts,
     }
 
@@ -165,7 +164,7 @@ def test_queue_and_tables_stay_within_their_bounds(flood: dict[str, object]) -> 
     shaper = flood["shaper"]
     assert flood["queue_high"] <= FLOOD.queue_messages
     assert flood["bytes_high"] <= FLOOD.queue_bytes
-    assert flood["tracked_high"] <= FLOOD.peer_table * (len(FLOOD.inbound) + 1)
+    assert shaper.peer_state_bytes == 2 * 8 * FLOOD.sketch_width * FLOOD.sketch_depth  # fixed at construction
     assert shaper.counters.overflowed > 0, "the flood must actually overflow the queue"
     assert shaper.queued_messages == 0
 

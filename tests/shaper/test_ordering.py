@@ -17,6 +17,7 @@ from shaper_stats import (
 
 from mule.contract.profile import profile_for_tests
 from mule.shaper import Kind, Profile, Shaper, Shuffler, WindowCap
+from mule.shaper.queue import Message
 
 BURST = 3000
 SEED = b"ordering-test-seed".ljust(32, b".")
@@ -26,17 +27,24 @@ _NO_CAPS = {
     "global_send": WindowCap(1 << 30, 1.0),
     "responses_per_peer": WindowCap(1 << 30, 1.0),
 }
-V1_LAW = profile_for_tests(**_NO_CAPS)
-COARSE_ROUNDS = profile_for_tests(round_length=2.0, **_NO_CAPS)
-"""Rounds longer than the jitter: the whole burst shares one or two rounds, so only the shuffle can reorder it."""
+V2_LAW = profile_for_tests(**_NO_CAPS)
+STALLED = profile_for_tests(deadline_slack=60.0, **_NO_CAPS)
+"""A slack longer than the stall below, so that the whole burst falls due at once and only the shuffle reorders it."""
 
 
 class FifoRelease(Shaper):
-    """Leaky: a round leaves in the order its messages were enqueued."""
+    """Leaky: messages that fall due together leave in the order they were enqueued."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._queue._shuffler = _NoShuffle()
+        self._queue._shuffler = _EnqueueOrder()
+
+
+class _EnqueueOrder(Shuffler):
+    """Puts due messages back in enqueue order (their payloads here are enqueue counters)."""
+
+    def shuffle(self, items: MutableSequence[Message]) -> None:  # type: ignore[override]
+        items[:] = sorted(items, key=lambda message: (message.enqueued_at, message.payload))
 
 
 class _NoShuffle(Shuffler):
@@ -45,22 +53,27 @@ class _NoShuffle(Shuffler):
 
 
 def burst_send_order(profile: Profile, factory: ShaperFactory = Shaper, seed: bytes = SEED) -> list[int]:
-    """Enqueue BURST messages at one instant (e.g. answers to a batch of requests); return the order they left in."""
+    """Enqueue BURST messages at one instant (e.g. answers to a batch of requests); return the order they left in.
+
+    With ``STALLED`` the host stalls past every release instant first, so the burst falls due all at once.
+    """
     rig = make_rig(profile, seed, factory)
     for index in range(BURST):
         rig.shaper.submit(b"peer-%d" % (index % 50), index.to_bytes(4, "big"), Kind.RESPONSE)
+    if profile is STALLED:
+        rig.clock.stall(profile.delay.high)
     rig.clock.advance(profile.max_delay + 1.0)
     return [int.from_bytes(payload, "big") for _at, _destination, payload in rig.wire]
 
 
-@pytest.mark.parametrize("profile", [V1_LAW, COARSE_ROUNDS], ids=["v1-law", "coarse-rounds"])
+@pytest.mark.parametrize("profile", [V2_LAW, STALLED], ids=["v2-law", "all-due-at-once"])
 def test_burst_send_order_is_unrelated_to_enqueue_order(profile: Profile) -> None:
     assert_order_unrelated(range(BURST), burst_send_order(profile))
 
 
 def test_negative_control_fifo_release_is_caught() -> None:
     with pytest.raises(AssertionError, match="follows enqueue order"):
-        assert_order_unrelated(range(BURST), burst_send_order(COARSE_ROUNDS, FifoRelease))
+        assert_order_unrelated(range(BURST), burst_send_order(STALLED, FifoRelease))
 
 
 def test_kendall_threshold_matches_its_null_distribution() -> None:

@@ -1,4 +1,4 @@
-"""The sans-IO delay queue: rounds, bounds in messages and bytes, voids, shuffled release."""
+"""The sans-IO delay queue: continuous release instants, bounds in messages and bytes, voids, shuffled release."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import pytest
 
 from mule._core import JitterSampler
 from mule.contract.profile import profile_for_tests
-from mule.shaper import Kind, Shuffler
-from mule.shaper.queue import DelayQueue
+from mule.shaper import Kind, Profile, Shuffler
+from mule.shaper.queue import VOID_GRAIN, DelayQueue
 
 PROFILE = profile_for_tests(queue_messages=5, queue_bytes=100)
 
 
-def make_queue(seed: bytes = bytes(32)) -> DelayQueue:
-    law = PROFILE.delay
-    return DelayQueue(PROFILE, JitterSampler(law.base, law.jitter, seed), Shuffler(seed))
+def make_queue(profile: Profile = PROFILE, seed: bytes = bytes(32)) -> DelayQueue:
+    law = profile.delay
+    return DelayQueue(profile, JitterSampler(law.base, law.jitter, seed), Shuffler(seed))
 
 
 def test_bounds_turn_excess_into_voids_that_keep_their_delay() -> None:
@@ -24,37 +24,48 @@ def test_bounds_turn_excess_into_voids_that_keep_their_delay() -> None:
     assert (queue.messages, queue.bytes) == (5, 50)
     assert not queue.push(0.0, b"d", b"x" * 51, Kind.REQUEST)  # over the byte bound, even with a freed slot
     queue.push_void(0.0)
-    rounds = queue.pop_due(PROFILE.max_delay)
-    assert sum(len(r.messages) for r in rounds) == 5
-    assert sum(r.voids for r in rounds) == 3
-    assert (queue.messages, queue.bytes, queue.next_tick()) == (0, 0, None)
+    due = queue.pop_due(PROFILE.delay.high)
+    assert len(due.messages) == 5
+    assert sum(count for _planned, count in due.voids) == 3
+    assert (queue.messages, queue.bytes, queue.next_due()) == (0, 0, None)
 
 
-def test_rounds_are_due_in_order_and_within_the_law() -> None:
-    queue = make_queue()
+def test_each_message_is_due_at_its_own_instant_within_the_law() -> None:
+    queue = make_queue(profile_for_tests(queue_messages=1000))
     for index in range(200):
         queue.push(10.0, b"d", bytes([index]), Kind.MAINTENANCE)
-    ticks = []
-    while (tick := queue.next_tick()) is not None:
-        assert queue.pop_due(tick - 1e-9) == []  # nothing is due before its tick
-        rounds = queue.pop_due(tick)
-        ticks += [r.tick for r in rounds]
-        for r in rounds:
-            assert all(m.enqueued_at == 10.0 for m in r.messages)
-    assert ticks == sorted(ticks)
-    assert 10.0 + PROFILE.delay.base - 1e-9 <= ticks[0] and ticks[-1] <= 10.0 + PROFILE.max_delay + 1e-9
-    assert all(abs(t / PROFILE.round_length - round(t / PROFILE.round_length)) < 1e-6 for t in ticks)
+    instants = []
+    while (due_at := queue.next_due()) is not None:
+        assert queue.pop_due(due_at - 1e-9).messages == []  # nothing is due before its instant
+        (message,) = queue.pop_due(due_at).messages  # continuous draws: no two share an instant
+        assert message.enqueued_at == 10.0 and message.planned == due_at
+        instants.append(due_at)
+    assert instants == sorted(instants) and len(set(instants)) == 200
+    assert 10.0 + PROFILE.delay.base <= instants[0] and instants[-1] <= 10.0 + PROFILE.delay.high
 
 
-def test_a_round_is_released_shuffled() -> None:
-    profile = profile_for_tests(round_length=10.0, queue_messages=1000)
+def test_messages_due_together_come_out_shuffled() -> None:
+    profile = profile_for_tests(queue_messages=1000)
     law = profile.delay
-    queue = DelayQueue(profile, JitterSampler(law.base, law.jitter, bytes(32)), Shuffler(b"round"))
+    queue = DelayQueue(profile, JitterSampler(law.base, law.jitter, bytes(32)), Shuffler(b"due"))
     for index in range(300):
         queue.push(0.5, b"d", index.to_bytes(2, "big"), Kind.REQUEST)
-    (only_round,) = queue.pop_due(10.0)
-    order = [int.from_bytes(m.payload, "big") for m in only_round.messages]
-    assert sorted(order) == list(range(300)) and order != list(range(300))
+    due = queue.pop_due(10.0)  # a late wake-up: everything at once
+    order = [int.from_bytes(m.payload, "big") for m in due.messages]
+    assert sorted(order) == list(range(300))
+    assert order != list(range(300)) and order != [
+        int.from_bytes(m.payload, "big") for m in sorted(due.messages, key=lambda m: m.planned)
+    ]
+
+
+def test_voids_cost_one_counter_per_millisecond_whatever_their_number() -> None:
+    queue = make_queue()
+    for _ in range(100_000):
+        queue.push_void(0.0)
+    assert len(queue._voids) <= PROFILE.delay.jitter / VOID_GRAIN + 1
+    due = queue.pop_due(PROFILE.delay.high + VOID_GRAIN)
+    assert sum(count for _planned, count in due.voids) == 100_000
+    assert all(PROFILE.delay.base <= planned <= PROFILE.delay.high + VOID_GRAIN for planned, _count in due.voids)
 
 
 def test_clear_forgets_everything() -> None:
@@ -62,7 +73,8 @@ def test_clear_forgets_everything() -> None:
     queue.push(0.0, b"d", b"x", Kind.COVER)
     queue.push_void(0.0)
     queue.clear()
-    assert (queue.messages, queue.bytes, queue.next_tick(), queue.pop_due(1e9)) == (0, 0, None, [])
+    due = queue.pop_due(1e9)
+    assert (queue.messages, queue.bytes, queue.next_due(), due.messages, due.voids) == (0, 0, None, [], [])
 
 
 def test_the_sampler_must_draw_the_profile_law() -> None:

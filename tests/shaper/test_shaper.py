@@ -7,7 +7,7 @@ import pytest
 from shaper_stats import make_rig, open_endpoint
 
 from mule.clock import VirtualClock
-from mule.contract.profile import PING, PROFILE_V1, profile_for_tests
+from mule.contract.profile import PING, PROFILE_V2, profile_for_tests
 from mule.shaper import Kind, Outcome, Shaper, WindowCap
 from mule.shaper.lateness import LatenessLog
 from mule.transport.interface import SenderAlreadyClaimed
@@ -60,9 +60,9 @@ def test_lookups_and_publishes_are_capped_per_window() -> None:
 
 
 def test_retry_delays_are_jittered_and_never_immediate() -> None:
-    shaper = make_rig(PROFILE_V1, SEED).shaper
+    shaper = make_rig(PROFILE_V2, SEED).shaper
     delays = np.array([shaper.retry_delay() for _ in range(2000)])
-    law = PROFILE_V1.retry
+    law = PROFILE_V2.retry
     assert delays.min() >= law.base and delays.max() <= law.high
     assert np.unique(delays).size == delays.size
 
@@ -87,7 +87,7 @@ def test_lateness_log_keeps_a_fixed_ring() -> None:
 
 
 def test_close_drops_the_queue_and_ignores_later_input() -> None:
-    rig = make_rig(PROFILE_V1, SEED)
+    rig = make_rig(PROFILE_V2, SEED)
     rig.shaper.submit(b"peer", b"late", Kind.REQUEST)
     rig.shaper.close()
     assert rig.shaper.queued_messages == 0
@@ -100,7 +100,7 @@ def test_close_drops_the_queue_and_ignores_later_input() -> None:
 
 def test_a_seed_replays_every_stream() -> None:
     def run() -> list[tuple[float, bytes]]:
-        rig = make_rig(PROFILE_V1, SEED)
+        rig = make_rig(PROFILE_V2, SEED)
         for index in range(50):
             rig.shaper.submit(b"peer-%d" % index, bytes([index]), Kind.RESPONSE)
         rig.clock.advance(10.0)

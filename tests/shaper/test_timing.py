@@ -10,12 +10,12 @@ import pytest
 from shaper_stats import ShaperFactory, assert_delays_follow_law, assert_same_distribution, make_rig
 
 from mule._core import JitterSampler
-from mule.contract.profile import PROFILE_V1, profile_for_tests
+from mule.contract.profile import PROFILE_V2, profile_for_tests
 from mule.shaper import Kind, Shaper, WindowCap
 
 PER_KIND = 4000
 SEED = bytes(range(32))
-# V1's delay law and rounds, with caps and queue out of the way so that every message is sent.
+# V2's delay law, with caps and queue out of the way so that every message is sent.
 UNCAPPED = profile_for_tests(
     queue_messages=1 << 20,
     queue_bytes=1 << 30,
@@ -104,7 +104,7 @@ def test_nothing_leaves_before_the_base_delay() -> None:
     assert len(rig.wire) == 200
 
 
-def test_v1_law_is_the_documented_one() -> None:
+def test_v2_law_is_the_documented_one() -> None:
     """The profile's law is what docs/contract.md reasons about; change both together or neither."""
-    assert (PROFILE_V1.delay.base, PROFILE_V1.delay.jitter, PROFILE_V1.round_length) == (0.25, 1.5, 0.05)
-    assert PROFILE_V1.max_delay == pytest.approx(1.8)
+    assert (PROFILE_V2.delay.base, PROFILE_V2.delay.jitter, PROFILE_V2.deadline_slack) == (0.25, 1.5, 0.05)
+    assert PROFILE_V2.max_delay == pytest.approx(1.8)

@@ -1,0 +1,170 @@
+"""Statistics that check the contract against what an observer can measure: laws, phases, order, rates, runs.
+
+Each function returns a statistic or a p-value; the callers (tests/contract, tests/shaper and
+``python -m mule bench constancy``) pick ``alpha`` and assert. Thresholds come from each
+statistic's null distribution, never from a tuned constant. Where messages of one run are
+correlated (one host, one load, one table), a *run* is the unit: ``compare_runs`` tests per-run
+features across conditions. Needs scipy (the ``test`` extra); nothing on the node's path imports it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from mule.contract.profile import DelayLaw
+
+ALPHA = 1e-3
+"""Default false-alarm rate of one check (Bonferroni-corrected inside checks that make several comparisons)."""
+
+
+# --- the delay law --------------------------------------------------------------------------------------------
+
+
+def law_cdf(law: DelayLaw) -> Callable[[np.ndarray], np.ndarray]:
+    """CDF of the delay law: uniform on [base, base + jitter]."""
+    return lambda x: np.clip((np.asarray(x, dtype=np.float64) - law.base) / law.jitter, 0.0, 1.0)
+
+
+def law_p_value(delays: np.ndarray, law: DelayLaw) -> float:
+    """One-sample KS p-value of ``delays`` against the law."""
+    return float(stats.kstest(delays, law_cdf(law)).pvalue)
+
+
+def same_distribution_p_values(samples: Mapping[str, np.ndarray]) -> dict[tuple[str, str], float]:
+    """Two-sample KS p-value for every pair of samples (compare each against ``alpha / len(result)``)."""
+    names = sorted(samples)
+    return {
+        (a, b): float(stats.ks_2samp(samples[a], samples[b]).pvalue)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    }
+
+
+# --- phase ----------------------------------------------------------------------------------------------------
+
+
+def rayleigh_p_value(times: np.ndarray, period: float) -> float:
+    """Rayleigh test that ``times`` modulo ``period`` are uniform on the circle (Zar's p-value approximation).
+
+    Small p: the times cluster at some phase of ``period`` (a grid, a tick, a beat).
+    """
+    n = times.size
+    if n < 2:
+        return 1.0
+    angles = 2.0 * math.pi * np.mod(times, period) / period
+    resultant = math.hypot(float(np.cos(angles).sum()), float(np.sin(angles).sum()))
+    return min(1.0, math.exp(math.sqrt(1.0 + 4.0 * n + 4.0 * (n * n - resultant * resultant)) - (1.0 + 2.0 * n)))
+
+
+def phase_ks_p_value(times: np.ndarray, period: float) -> float:
+    """KS p-value that ``times`` modulo ``period`` are uniform on [0, period): catches multi-modal phases too."""
+    return float(stats.kstest(np.mod(times, period) / period, "uniform").pvalue)
+
+
+def phase_p_value(times: np.ndarray, periods: Sequence[float]) -> float:
+    """The smallest Rayleigh or KS phase p-value over candidate periods, Bonferroni-corrected for all of them."""
+    p_values = [test(times, period) for period in periods for test in (rayleigh_p_value, phase_ks_p_value)]
+    return min(1.0, min(p_values) * len(p_values))
+
+
+# --- order ----------------------------------------------------------------------------------------------------
+
+
+def kendall_tau_threshold(n: int, alpha: float = ALPHA) -> float:
+    """Two-sided critical |tau| for n untied pairs under independence: tau ~ N(0, 2(2n+5) / (9n(n-1)))."""
+    sd = math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
+    return float(stats.norm.isf(alpha / 2)) * sd
+
+
+def order_tau(causal_order: Sequence[int], send_order: Sequence[int]) -> float:
+    """Kendall tau between the order items were caused (enqueued, requested) and the order they were sent."""
+    sent_rank = {item: rank for rank, item in enumerate(send_order)}
+    if len(sent_rank) != len(causal_order):
+        raise ValueError("every item must be sent exactly once")
+    return float(stats.kendalltau(np.arange(len(causal_order)), [sent_rank[item] for item in causal_order]).statistic)
+
+
+def position_chi2(counts: np.ndarray) -> tuple[float, float]:
+    """``(statistic, degrees of freedom)``: whether each of k items is equally likely at each of k list positions.
+
+    ``counts[item, position]`` sums uniformly random permutation matrices, whose cells have covariance
+    (d_il - 1/k)(d_jm - 1/k) / (k - 1): a projection of rank (k-1)^2 scaled by 1/(k-1). So Pearson's
+    statistic is k/(k-1) times a chi-square with (k-1)^2 degrees of freedom; it is returned rescaled.
+    """
+    k = counts.shape[0]
+    expected = counts.sum() / (k * k)
+    statistic = float(((counts - expected) ** 2 / expected).sum()) * (k - 1) / k
+    return statistic, (k - 1) ** 2
+
+
+def position_chi2_p_value(counts: np.ndarray) -> float:
+    statistic, dof = position_chi2(counts)
+    return float(stats.chi2.sf(statistic, dof))
+
+
+# --- rates ----------------------------------------------------------------------------------------------------
+
+
+def most_in_any_window(times: np.ndarray, window: float) -> int:
+    """The largest number of events inside any half-open interval (t - window, t]."""
+    if times.size == 0:
+        return 0
+    times = np.sort(times)
+    first_inside = np.searchsorted(times, times - window, side="right")
+    return int((np.arange(times.size) - first_inside + 1).max())
+
+
+def window_counts(times: np.ndarray, labels: np.ndarray, window: float, start: float, end: float) -> np.ndarray:
+    """``counts[window_index, label]`` for labels 0..L-1 over consecutive windows from ``start`` to ``end``."""
+    edges = np.arange(start, end + window / 2, window)
+    n_labels = int(labels.max()) + 1 if labels.size else 0
+    counts = np.zeros((max(edges.size - 1, 0), n_labels), dtype=np.int64)
+    index = np.searchsorted(edges, times, side="right") - 1
+    inside = (index >= 0) & (index < counts.shape[0])
+    np.add.at(counts, (index[inside], labels[inside]), 1)
+    return counts
+
+
+def window_counts_p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Whether two conditions' per-window counts per label come from one distribution (KS per label, Bonferroni)."""
+    labels = max(a.shape[1], b.shape[1])
+    p_values = []
+    for label in range(labels):
+        column_a = a[:, label] if label < a.shape[1] else np.zeros(a.shape[0])
+        column_b = b[:, label] if label < b.shape[1] else np.zeros(b.shape[0])
+        p_values.append(
+            float(stats.ks_2samp(column_a, column_b, method="asymp").pvalue)
+            if column_a.any() or column_b.any()
+            else 1.0
+        )
+    return min(1.0, min(p_values) * len(p_values)) if p_values else 1.0
+
+
+# --- runs as the unit ------------------------------------------------------------------------------------------
+
+
+def compare_runs(a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Per feature, the two-sided Mann–Whitney p-value that runs of condition ``a`` and ``b`` share one law.
+
+    Each run contributes one value per feature, so correlation between messages of a run never inflates
+    the evidence. Compare each p-value against ``alpha / len(result)`` (Bonferroni over features).
+    """
+    features = sorted(set(a[0]) & set(b[0]))
+    result = {}
+    for feature in features:
+        xs = np.asarray([run[feature] for run in a])
+        ys = np.asarray([run[feature] for run in b])
+        if np.ptp(np.concatenate([xs, ys])) == 0.0:
+            result[feature] = 1.0
+            continue
+        result[feature] = float(stats.mannwhitneyu(xs, ys, alternative="two-sided", method="auto").pvalue)
+    return result
+
+
+def distinguishable(p_values: Mapping[str, float], alpha: float = ALPHA) -> list[str]:
+    """The features whose p-value is below ``alpha`` after Bonferroni over all of them."""
+    return sorted(name for name, p in p_values.items() if p < alpha / max(len(p_values), 1))
