@@ -47,7 +47,6 @@ ALLOWED = frozenset(
         ("mule/transport/interface.py", "Transport.claim_sender", "_send_datagram"),
         # The trace wrapper holds its inner transport's one claim, and is itself claimed by the shaper.
         ("mule/transport/trace.py", "TracedTransport.__init__", "claim_sender"),
-        ("mule/transport/trace.py", "TracedTransport._send_datagram", "_inner_send"),
         # Below the transport's _send_datagram, one chain down to the sockets.
         ("mule/transport/memory.py", "MemoryTransport._send_datagram", "_carry"),
         ("mule/i2p/transport.py", "SamTransport._send_datagram", "send"),
