@@ -2,7 +2,8 @@
 """Bounds-checked little-endian reader and writer: the compiled twin of ``_framing_py``.
 
 Every short read, oversized value or bad argument raises ``FramingError`` and
-nothing else.
+nothing else. The Kad structure checks (tag lists, entry lists, search trees) are
+C loops here: they build no objects, so a hostile datagram costs one linear scan.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
@@ -14,6 +15,43 @@ from mule._core.errors import FramingError
 
 _ID_LIMIT = 1 << 128
 _U64 = (1 << 64) - 1
+
+# Tag value layouts as iMule's reader consumes them (numbers as in ``mule.kad.opcodes.TagType``).
+cdef enum:
+    TAG_HASH16 = 0x01
+    TAG_STRING = 0x02
+    TAG_UINT32 = 0x03
+    TAG_FLOAT32 = 0x04
+    TAG_BOOL = 0x05
+    TAG_BOOLARRAY = 0x06
+    TAG_BLOB = 0x07
+    TAG_UINT16 = 0x08
+    TAG_UINT8 = 0x09
+    TAG_STR1 = 0x11
+    TAG_STR16 = 0x20
+    TAG_ADDRESS = 0x27
+    TAG_UINT64UINT64 = 0x28
+    TAG_UINT64 = 0x29
+    DEST_LEN = 387
+    CERTIFICATE_AT = 384
+    TREE_BOOLEAN = 0x00
+    TREE_KEYWORD = 0x01
+    TREE_META = 0x02
+    TREE_NUMERIC = 0x03
+    MAX_BOOLEAN_OP = 2
+    MAX_COMPARE_OP = 5
+
+
+cdef inline int _int_tag_size(int tag_type) noexcept:
+    if tag_type == TAG_UINT8:
+        return 1
+    if tag_type == TAG_UINT16:
+        return 2
+    if tag_type == TAG_UINT32:
+        return 4
+    if tag_type == TAG_UINT64:
+        return 8
+    return -1
 
 
 cdef class Reader:
@@ -86,6 +124,108 @@ cdef class Reader:
 
     def rest(self):
         return self.raw(self._size - self._offset)
+
+    def skip_tag_list(self):
+        """Check one Kad tag list (u8 count, then tags) as iMule reads it; returns its bytes."""
+        cdef Py_ssize_t start = self._offset
+        self._skip_tag_list()
+        return PyBytes_FromStringAndSize(<const char*>self._p + start, self._offset - start)
+
+    def skip_entries(self):
+        """Check a u16 count of (Kad ID, tag list) entries; returns their bytes, count included."""
+        cdef Py_ssize_t start = self._offset
+        cdef Py_ssize_t count = self._le(self._take(2), 2)
+        cdef Py_ssize_t i
+        for i in range(count):
+            self._take(16)
+            self._skip_tag_list()
+        return PyBytes_FromStringAndSize(<const char*>self._p + start, self._offset - start)
+
+    def skip_search_tree(self, int max_depth):
+        """Check one prefix-encoded search-expression tree of at most ``max_depth`` levels; returns its bytes."""
+        cdef Py_ssize_t start = self._offset
+        self._skip_tree(max_depth)
+        return PyBytes_FromStringAndSize(<const char*>self._p + start, self._offset - start)
+
+    cdef int _tag_header(self) except -1:
+        """The tag type after iMule's header and debug serial (see the pure twin for the old-style header)."""
+        cdef int tag_type = self._p[self._take(1)]
+        if tag_type & 0x80:
+            tag_type &= 0x7F
+            self._take(1)
+        elif self._le(self._take(2), 2) == 1:
+            self._take(1)
+        self._take(4)
+        return tag_type
+
+    cdef int _skip_int_tag(self) except -1:
+        cdef int size = _int_tag_size(self._tag_header())
+        if size < 0:
+            raise FramingError("integer tag expected")
+        self._take(size)
+        return 0
+
+    cdef int _skip_tag_list(self) except -1:
+        cdef int count = self._p[self._take(1)]
+        cdef int i
+        for i in range(count):
+            self._skip_tag()
+        return 0
+
+    cdef int _skip_tag(self) except -1:
+        cdef int tag_type = self._tag_header()
+        cdef int size = _int_tag_size(tag_type)
+        cdef Py_ssize_t start, length
+        if size >= 0:
+            self._take(size)
+        elif TAG_STR1 <= tag_type <= TAG_STR16:
+            self._take(tag_type - TAG_STR1 + 1)
+        elif tag_type == TAG_HASH16:
+            self._take(16)
+        elif tag_type == TAG_FLOAT32:
+            self._take(4)
+        elif tag_type == TAG_BOOL:
+            self._take(1)
+        elif tag_type == TAG_ADDRESS:
+            start = self._take(DEST_LEN)
+            if self._p[start + CERTIFICATE_AT] or self._p[start + CERTIFICATE_AT + 1] or self._p[start + CERTIFICATE_AT + 2]:
+                raise FramingError("destination without a null certificate")
+        elif tag_type == TAG_STRING:
+            self._take(self._le(self._take(2), 2))
+        elif tag_type == TAG_BLOB:
+            length = <Py_ssize_t>self._le(self._take(4), 4)
+            self._take(length)
+        elif tag_type == TAG_BOOLARRAY:
+            # iMule seeks (n+7)/8 bytes on, past the end if need be: every later read then fails.
+            length = (self._le(self._take(2), 2) + 7) // 8
+            self._take(min(length, self._size - self._offset))
+        elif tag_type == TAG_UINT64UINT64:
+            self._skip_int_tag()
+            self._skip_int_tag()
+        else:
+            raise FramingError(f"tag type 0x{tag_type:02x} iMule does not read")
+        return 0
+
+    cdef int _skip_tree(self, int levels_left) except -1:
+        if levels_left <= 0:
+            raise FramingError("search expression too deep")
+        cdef int kind = self._p[self._take(1)]
+        if kind == TREE_BOOLEAN:
+            if self._p[self._take(1)] > MAX_BOOLEAN_OP:
+                raise FramingError("unknown boolean operator")
+            self._skip_tree(levels_left - 1)
+            self._skip_tree(levels_left - 1)
+        elif kind == TREE_KEYWORD:
+            self._take(self._le(self._take(2), 2))
+        elif kind == TREE_META:
+            self._take(self._le(self._take(2), 2) + 1)  # the value, then a u8 tag name
+        elif kind == TREE_NUMERIC:
+            if self._p[self._take(1)] > MAX_COMPARE_OP:
+                raise FramingError("unknown comparison operator")
+            self._skip_int_tag()
+        else:
+            raise FramingError("unknown search term")
+        return 0
 
 
 cdef class Writer:
@@ -172,7 +312,7 @@ cdef class Writer:
         self._bytes(data)
 
     def string(self, data):
-        """A u16 length, then the bytes."""
+        """A u16 length in bytes (also for a memoryview of wider items), then the bytes."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise FramingError("string needs bytes")
         cdef bytes chunk = data if type(data) is bytes else bytes(data)

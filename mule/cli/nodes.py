@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 
 from mule.cli.exits import Exit
-from mule.kad.destination import is_imule_dest, to_base64
+from mule.kad.destination import is_imule_destination, to_base64
 from mule.kad.errors import CorruptFile
 from mule.kad.files.nodes_dat import NodesDat, read_nodes_dat
 
@@ -42,7 +42,7 @@ def _as_json(nodes: NodesDat) -> str:
             "kad_id": f"{entry.contact.kad_id:032x}",
             "version": entry.contact.version,
             "dest_hash": f"{entry.contact.hash_code:08x}",
-            "dest_valid": is_imule_dest(entry.contact.udp_dest),
+            "dest_valid": is_imule_destination(entry.contact.udp_dest),
             "udp_key": entry.udp_key,
             "udp_key_ip": f"{entry.udp_key_ip:08x}",
             "verified": entry.verified,

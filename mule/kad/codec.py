@@ -46,40 +46,21 @@ UNHANDLED_OPCODES = frozenset({Op.PUBLISH_RES_ACK, Op.FIREWALLED_REQ, Op.FIREWAL
 _BY_OPCODE = {cls.OPCODE: cls for cls in MESSAGE_TYPES if cls.OPCODE not in UNHANDLED_OPCODES}
 
 
-def _parse(cls: type[Message], payload: bytes, serial: bool) -> tuple[Message, int]:
-    """The message and how many payload bytes it left unread."""
-    r = Reader(payload)
-    try:
-        message = cls.read_payload(r, serial)
-    except MalformedPacket:
-        raise
-    except ValueError as exc:  # FramingError from a short read
-        raise MalformedPacket(str(exc)) from None
-    return message, r.remaining()
-
-
 def decode(datagram: bytes) -> Message:
     """Decode one plain or packed Kad datagram (already de-obfuscated).
 
     Raises ``UnknownOpcode`` for opcodes iMule does not handle and ``MalformedPacket`` for
     everything else iMule would drop while parsing; both are ``CodecError``, and nothing else escapes.
+    The payload is read once; lists and trees whose size only the datagram bounds are checked by one
+    linear scan and built on use (``ReceivedEntries``, ``ReceivedExpression``).
     """
     opcode, payload = unframe(datagram)
     cls = _BY_OPCODE.get(opcode)
     if cls is None:
         raise UnknownOpcode(opcode)
-    if not cls.HAS_TAGS:
-        return _parse(cls, payload, serial=True)[0]
-    # iMule writes a serial after every tag header; some peers do not. Prefer the reading that uses every byte.
     try:
-        with_serial, left = _parse(cls, payload, serial=True)
+        return cls.read_payload(Reader(payload))
     except MalformedPacket:
-        return _parse(cls, payload, serial=False)[0]
-    if left:
-        try:
-            without_serial, left_without = _parse(cls, payload, serial=False)
-        except MalformedPacket:
-            return with_serial
-        if not left_without:
-            return without_serial
-    return with_serial
+        raise
+    except ValueError as exc:  # FramingError from a short read or a failed structure check
+        raise MalformedPacket(str(exc)) from None

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mule._core import Reader, Writer
-from mule.kad.destination import DEST_LEN, hash_code, is_imule_dest
+from mule.kad.destination import DEST_LEN, hash_code, is_imule_destination
 from mule.kad.errors import MalformedPacket
 from mule.kad.opcodes import KAD_VERSION
 
 KAD2_CONTACT_LEN = 1 + 16 + DEST_LEN
 KAD1_CONTACT_LEN = 16 + DEST_LEN + DEST_LEN + 1
+KAD1_CONTACT_TYPE = 3  # the type iMule gives every contact it reads from a Kad1 packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +35,16 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class Kad1Contact:
-    """A Kad1 contact: Kad ID, UDP and TCP destinations, and a type byte that iMule ignores (forcing 3)."""
+    """A Kad1 contact: Kad ID, UDP and TCP destinations, and a type byte.
+
+    iMule checks both destinations (a non-null certificate loses the packet), keeps the TCP one, and discards
+    the type byte it reads, giving the contact type 3 (``Contact.cpp``); decoded contacts say 3 likewise.
+    """
 
     kad_id: int
     udp_dest: bytes
     tcp_dest: bytes
-    type: int = 3
+    type: int = KAD1_CONTACT_TYPE
 
     @property
     def hash_code(self) -> int:
@@ -52,20 +57,20 @@ def contact_problem(version: int, kad_id: int, dest: bytes) -> str | None:
         return f"contact version {version} above {KAD_VERSION}"
     if not kad_id:
         return "contact with an all-zero Kad ID"
-    if not is_imule_dest(dest):
+    if not is_imule_destination(dest):
         return "destination without a null certificate"
     return None
 
 
 def write_dest(w: Writer, dest: bytes) -> None:
-    if not is_imule_dest(dest):
+    if not is_imule_destination(dest):
         raise ValueError(f"iMule accepts only {DEST_LEN}-byte destinations with a null certificate")
     w.raw(dest)
 
 
 def read_dest(r: Reader) -> bytes:
     dest = r.raw(DEST_LEN)
-    if not is_imule_dest(dest):
+    if not is_imule_destination(dest):
         raise MalformedPacket("destination without a null certificate")
     return dest
 
@@ -104,7 +109,8 @@ def write_kad1_contact(w: Writer, contact: Kad1Contact) -> None:
 
 
 def read_kad1_contact(r: Reader) -> Kad1Contact:
-    contact = Kad1Contact(r.uint128(), read_dest(r), read_dest(r), r.u8())
+    contact = Kad1Contact(r.uint128(), read_dest(r), read_dest(r))
+    r.skip(1)  # the type byte, which iMule discards
     if not contact.kad_id:
         raise MalformedPacket("contact with an all-zero Kad ID")
     return contact

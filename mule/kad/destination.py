@@ -14,8 +14,13 @@ def hash_code(dest: bytes) -> int:
     return int.from_bytes(dest[:4], "little")
 
 
-def is_imule_dest(dest: bytes) -> bool:
-    """Whether iMule accepts the destination: exactly 387 bytes ending in a null certificate."""
+def is_imule_destination(dest: bytes) -> bool:
+    """Whether iMule accepts the destination: the 387-byte DSA-SHA1 form with a null certificate.
+
+    iMule reads exactly 387 bytes and throws, losing the whole packet, unless bytes 384..386 are zero
+    (``libs/i2p/CI2PAddress.h``, ``check``). The codec applies this to every destination in a packet;
+    the node applies it to datagram sources.
+    """
     return len(dest) == DEST_LEN and dest[-3:] == _NULL_CERT
 
 

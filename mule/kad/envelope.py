@@ -10,55 +10,67 @@ from mule.kad.opcodes import Protocol
 MAX_DATAGRAM = 10240  # SAM_DGRAM_PAYLOAD_MAX: iMule discards anything larger
 MAX_PAYLOAD = MAX_DATAGRAM - 2  # UDPPacketMaxDataSize
 PACK_THRESHOLD = 200  # payloads above this are offered to zlib
-_PACK_LEVEL = 9
+_PACK_LEVEL = 9  # Z_BEST_COMPRESSION
+_HEADER = 2
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
-    """The datagram iMule would send: packed only when above the threshold and strictly smaller."""
-    if len(payload) > MAX_PAYLOAD:
-        raise PacketTooLarge(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    """The datagram iMule would send (``KademliaUDPListener::SendPacket``, ``Packet::PackPacket``).
+
+    A payload over 200 bytes is zlib-compressed at level 9 and sent packed when that is strictly smaller,
+    whatever the ratio: a payload that shrinks more than about 10:1 goes out packed although an iMule (or
+    mule) receiver cannot inflate it into its buffer (``inflate_limit``) and drops it.
+    """
+    datagram = bytes((Protocol.KAD, opcode)) + payload
     if len(payload) > PACK_THRESHOLD:
         packed = zlib.compress(payload, _PACK_LEVEL)
-        # iMule's sender does not check the second condition, but its receiver drops anything that
-        # inflates beyond its buffer, so such a payload goes out plain rather than lost.
-        if len(packed) < len(payload) and len(payload) <= inflate_limit(2 + len(packed)):
-            return bytes((Protocol.KAD_PACKED, opcode)) + packed
-    return bytes((Protocol.KAD, opcode)) + payload
+        if len(packed) < len(payload):
+            datagram = bytes((Protocol.KAD_PACKED, opcode)) + packed
+    if len(datagram) > MAX_DATAGRAM:
+        raise PacketTooLarge(f"datagram of {len(datagram)} bytes exceeds {MAX_DATAGRAM}")
+    return datagram
 
 
 def inflate_limit(datagram_len: int) -> int:
     """The most payload bytes iMule inflates from a packed datagram: a buffer of length * 10 + 300, less the header."""
-    return datagram_len * 10 + 300 - 2
+    return datagram_len * 10 + 300 - _HEADER
+
+
+def peek_opcode(datagram: bytes) -> int | None:
+    """The Kad opcode of a plain or packed datagram, read from byte 1 without inflating or parsing.
+
+    ``None`` for anything shorter than the header or with another protocol byte. The node charges its
+    flood limits with this before it pays for ``decode``.
+    """
+    if len(datagram) < _HEADER or datagram[0] not in (Protocol.KAD, Protocol.KAD_PACKED):
+        return None
+    return datagram[1]
 
 
 def unframe(datagram: bytes) -> tuple[int, bytes]:
-    """The opcode and the (inflated) payload of a plain or packed Kad datagram."""
-    if len(datagram) < 2:
+    """The opcode and the (inflated) payload of a plain or packed Kad datagram.
+
+    A packed payload is accepted exactly when zlib's ``uncompress`` succeeds in iMule's buffer: a complete
+    stream (bytes after its end are ignored) of at most ``inflate_limit`` bytes (``ClientUDPSocket.cpp``).
+    """
+    if len(datagram) < _HEADER:
         raise MalformedPacket("datagram shorter than its header")
     if len(datagram) > MAX_DATAGRAM:
         raise MalformedPacket("datagram larger than one SAM datagram")
     protocol, opcode = datagram[0], datagram[1]
     if protocol == Protocol.KAD:
-        return opcode, bytes(datagram[2:])
+        return opcode, bytes(datagram[_HEADER:])
     if protocol != Protocol.KAD_PACKED:
         raise MalformedPacket(f"not a Kad datagram (protocol byte 0x{protocol:02x})")
-    body = datagram[2:]
+    limit = inflate_limit(len(datagram))
     inflater = zlib.decompressobj()
     try:
-        payload = inflater.decompress(body, inflate_limit(len(datagram)))
+        # One byte of room more than iMule's buffer: a stream that fills the buffer exactly still reaches its end.
+        payload = inflater.decompress(datagram[_HEADER:], limit + 1)
     except zlib.error:
         raise MalformedPacket("packed payload does not inflate") from None
-    if not inflater.eof or inflater.unconsumed_tail:
-        raise MalformedPacket("packed payload truncated or larger than iMule inflates")
+    if len(payload) > limit:
+        raise MalformedPacket("packed payload larger than iMule inflates")
+    if not inflater.eof:
+        raise MalformedPacket("packed payload truncated")
     return opcode, payload
-
-
-def peek_opcode(datagram: bytes) -> int | None:
-    """The opcode of a plain or packed Kad datagram, read from its header alone (no inflating, no parsing).
-
-    ``None`` for anything that is not a Kad frame of an acceptable size. The node charges its flood limits with
-    this before it pays for decoding.
-    """
-    if not 2 <= len(datagram) <= MAX_DATAGRAM or datagram[0] not in (Protocol.KAD, Protocol.KAD_PACKED):
-        return None
-    return datagram[1]

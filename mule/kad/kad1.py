@@ -8,10 +8,10 @@ from typing import Self
 from mule._core import Reader, Writer
 from mule.kad.contact import KAD1_CONTACT_LEN, Kad1Contact, read_kad1_contact, read_kad1_contacts, write_kad1_contact
 from mule.kad.errors import MalformedPacket
-from mule.kad.message import Entry, Message, read_entries, write_entries
+from mule.kad.message import Entries, Message, read_entries, write_entries
 from mule.kad.messages import PublishKeyReq, PublishNotesReq, PublishRes
 from mule.kad.opcodes import Op
-from mule.kad.search_expr import Expr, read_expr, write_expr
+from mule.kad.search_expr import Expr, ReceivedExpression, read_search_tree, write_expr
 from mule.kad.tags import TagSerials
 
 _REQ_LEN = 1 + 16 + 16 + 16
@@ -32,7 +32,7 @@ class _OneContact(Message):
         write_kad1_contact(w, self.contact)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         _exactly(r, KAD1_CONTACT_LEN)
         return cls(read_kad1_contact(r))
 
@@ -65,7 +65,7 @@ class Kad1BootstrapRes(Message):
             write_kad1_contact(w, contact)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         return cls(read_kad1_contacts(r, r.u16()))
 
 
@@ -86,7 +86,7 @@ class Kad1Req(Message):
         w.uint128(self.sender_id)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         _exactly(r, _REQ_LEN)
         return cls(r.u8(), r.uint128(), r.uint128(), r.uint128())
 
@@ -106,7 +106,7 @@ class Kad1Res(Message):
             write_kad1_contact(w, contact)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target, count = r.uint128(), r.u8()
         _exactly(r, count * KAD1_CONTACT_LEN)  # iMule checks the exact size, as for KADEMLIA2_RES
         return cls(target, read_kad1_contacts(r, count))
@@ -120,10 +120,9 @@ class Kad1SearchReq(Message):
     """
 
     OPCODE = Op.KAD1_SEARCH_REQ
-    HAS_TAGS = True
     target: int
     restrictive: int = 0
-    expression: Expr | None = None
+    expression: Expr | ReceivedExpression | None = None
 
     def write_payload(self, w: Writer, serials: TagSerials) -> None:
         if self.expression is not None and not self.restrictive:
@@ -134,10 +133,10 @@ class Kad1SearchReq(Message):
             write_expr(w, self.expression, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target, restrictive = r.uint128(), r.u8()
         if restrictive and r.remaining():
-            return cls(target, restrictive, read_expr(r, serial))
+            return cls(target, restrictive, read_search_tree(r))
         r.skip(r.remaining())
         return cls(target, restrictive)
 
@@ -145,17 +144,16 @@ class Kad1SearchReq(Message):
 @dataclass(frozen=True, slots=True)
 class Kad1SearchRes(Message):
     OPCODE = Op.KAD1_SEARCH_RES
-    HAS_TAGS = True
     target: int
-    results: tuple[Entry, ...]
+    results: Entries
 
     def write_payload(self, w: Writer, serials: TagSerials) -> None:
         w.uint128(self.target)
         write_entries(w, self.results, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
-        return cls(r.uint128(), read_entries(r, serial))
+    def read_payload(cls, r: Reader) -> Self:
+        return cls(r.uint128(), read_entries(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +167,7 @@ class Kad1SearchNotesReq(Message):
         w.uint128(self.requester_id)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         return cls(r.uint128(), r.uint128())
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar, Self, overload
 
 from mule._core import Reader, Writer
 from mule.kad.envelope import frame
-from mule.kad.errors import MalformedPacket
-from mule.kad.tags import Tag, TagSerials, read_tag_list, write_tag_list
-
-_MIN_ENTRY_LEN = 16 + 1  # an ID and an empty tag list
+from mule.kad.tags import Tag, TagSerials, build_tag_list, write_tag_list
 
 
 class Message:
@@ -18,7 +16,6 @@ class Message:
 
     __slots__ = ()
     OPCODE: ClassVar[int]
-    HAS_TAGS: ClassVar[bool] = False  # tag serials may be present or absent: the decoder tries both
 
     def encode(self, serials: TagSerials | None = None) -> bytes:
         """The datagram iMule would send (packed when that helps).
@@ -33,7 +30,7 @@ class Message:
         """Empty payload; messages with fields override this."""
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         return cls()
 
 
@@ -45,15 +42,63 @@ class Entry:
     tags: tuple[Tag, ...] = ()
 
 
-def write_entries(w: Writer, entries: tuple[Entry, ...], serials: TagSerials) -> None:
+class ReceivedEntries(Sequence[Entry]):
+    """A received entry list: its checked wire bytes (u16 count first), the entries built on first use.
+
+    An inflated datagram holds up to about 14,000 tags, too many to build eagerly for every datagram; the node
+    builds them when it uses them. It compares and hashes as the tuple of its entries.
+    """
+
+    __slots__ = ("_entries", "wire")
+
+    def __init__(self, wire: bytes) -> None:
+        self.wire = wire
+        self._entries: tuple[Entry, ...] | None = None
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        if self._entries is None:
+            r = Reader(self.wire)
+            self._entries = tuple([Entry(r.uint128(), build_tag_list(r)) for _ in range(r.u16())])
+        return self._entries
+
+    def __len__(self) -> int:
+        return int.from_bytes(self.wire[:2], "little")
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Entry, ...]: ...
+    def __getitem__(self, index: int | slice) -> Entry | tuple[Entry, ...]:
+        return self.entries[index]
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReceivedEntries):
+            return self.entries == other.entries
+        if isinstance(other, tuple):
+            return self.entries == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def __repr__(self) -> str:
+        return f"ReceivedEntries({self.entries!r})"
+
+
+Entries = tuple[Entry, ...] | ReceivedEntries
+
+
+def write_entries(w: Writer, entries: Entries, serials: TagSerials) -> None:
     w.u16(len(entries))
     for entry in entries:
         w.uint128(entry.kad_id)
         write_tag_list(w, entry.tags, serials)
 
 
-def read_entries(r: Reader, serial: bool) -> tuple[Entry, ...]:
-    count = r.u16()
-    if count * _MIN_ENTRY_LEN > r.remaining():
-        raise MalformedPacket(f"{count} entries do not fit {r.remaining()} bytes")
-    return tuple([Entry(r.uint128(), read_tag_list(r, serial)) for _ in range(count)])
+def read_entries(r: Reader) -> ReceivedEntries:
+    """A u16 count of (ID, tag list) entries, checked whole as iMule reads them; built later, on use."""
+    return ReceivedEntries(r.skip_entries())

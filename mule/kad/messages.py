@@ -16,9 +16,9 @@ from mule.kad.contact import (
     write_dest,
 )
 from mule.kad.errors import MalformedPacket
-from mule.kad.message import Entry, Message, read_entries, write_entries
+from mule.kad.message import Entries, Message, read_entries, write_entries
 from mule.kad.opcodes import Op
-from mule.kad.search_expr import Expr, read_expr, write_expr
+from mule.kad.search_expr import Expr, ReceivedExpression, read_search_tree, write_expr
 from mule.kad.tags import Tag, TagSerials, read_tag_list, write_tag_list
 
 _RESTRICTIVE = 0x8000  # SEARCH_KEY_REQ: an expression tree follows
@@ -53,7 +53,7 @@ class BootstrapRes(Message):
         _contact_list(w, self.contacts, 2)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         kad_id, version, tcp_dest = r.uint128(), r.u8(), read_dest(r)
         return cls(kad_id, version, tcp_dest, read_contacts(r, r.u16()))
 
@@ -65,7 +65,6 @@ class _Hello(Message):
     iMule drops a Kad2 HELLO whose contact says version 0 (that is a Kad1 contact).
     """
 
-    HAS_TAGS = True
     contact: Contact
     tags: tuple[Tag, ...] = ()
 
@@ -76,11 +75,11 @@ class _Hello(Message):
         write_tag_list(w, self.tags, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         contact = read_contact(r)
         if not contact.version:
             raise MalformedPacket("Kad2 hello with contact version 0")
-        return cls(contact, read_tag_list(r, serial))
+        return cls(contact, read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +97,6 @@ class HelloRes(_Hello):
 @dataclass(frozen=True, slots=True)
 class HelloResAck(Message):
     OPCODE = Op.HELLO_RES_ACK
-    HAS_TAGS = True
     kad_id: int
     tags: tuple[Tag, ...] = ()
 
@@ -107,8 +105,8 @@ class HelloResAck(Message):
         write_tag_list(w, self.tags, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
-        return cls(r.uint128(), read_tag_list(r, serial))
+    def read_payload(cls, r: Reader) -> Self:
+        return cls(r.uint128(), read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ class KademliaReq(Message):
             w.uint128(self.sender_id)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         kind, target, receiver_id = r.u8(), r.uint128(), r.uint128()
         return cls(kind, target, receiver_id, r.uint128() if r.remaining() >= 16 else None)
 
@@ -147,7 +145,7 @@ class KademliaRes(Message):
         _contact_list(w, self.contacts, 1)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target, count = r.uint128(), r.u8()
         if r.remaining() != count * KAD2_CONTACT_LEN:
             raise MalformedPacket(f"{count} contacts but {r.remaining()} bytes")
@@ -159,10 +157,9 @@ class SearchKeyReq(Message):
     """A keyword search: skip ``start_position`` results; an expression tree narrows it (flag 0x8000)."""
 
     OPCODE = Op.SEARCH_KEY_REQ
-    HAS_TAGS = True  # numeric terms carry a tag
     target: int
     start_position: int = 0
-    expression: Expr | None = None
+    expression: Expr | ReceivedExpression | None = None
 
     def write_payload(self, w: Writer, serials: TagSerials) -> None:
         if not 0 <= self.start_position <= _POSITION_MASK:
@@ -175,9 +172,9 @@ class SearchKeyReq(Message):
             write_expr(w, self.expression, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target, position = r.uint128(), r.u16()
-        expression = read_expr(r, serial) if position & _RESTRICTIVE else None
+        expression = read_search_tree(r) if position & _RESTRICTIVE else None
         return cls(target, position & _POSITION_MASK, expression)
 
 
@@ -198,7 +195,7 @@ class SearchSourceReq(Message):
         w.u64(self.file_size)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         return cls(r.uint128(), r.u16() & _POSITION_MASK, r.u64())
 
 
@@ -213,7 +210,7 @@ class SearchNotesReq(Message):
         w.u64(self.file_size)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         return cls(r.uint128(), r.u64())
 
 
@@ -222,10 +219,9 @@ class SearchRes(Message):
     """Results for ``target`` from ``sender_id``; iMule sends one even with no results."""
 
     OPCODE = Op.SEARCH_RES
-    HAS_TAGS = True
     sender_id: int
     target: int
-    results: tuple[Entry, ...]
+    results: Entries
 
     def write_payload(self, w: Writer, serials: TagSerials) -> None:
         w.uint128(self.sender_id)
@@ -233,9 +229,9 @@ class SearchRes(Message):
         write_entries(w, self.results, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         sender_id, target = r.uint128(), r.uint128()
-        return cls(sender_id, target, read_entries(r, serial))
+        return cls(sender_id, target, read_entries(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,22 +239,20 @@ class PublishKeyReq(Message):
     """Files published under keyword ``target`` (u16 count of (file ID, tags))."""
 
     OPCODE = Op.PUBLISH_KEY_REQ
-    HAS_TAGS = True
     target: int
-    entries: tuple[Entry, ...]
+    entries: Entries
 
     def write_payload(self, w: Writer, serials: TagSerials) -> None:
         w.uint128(self.target)
         write_entries(w, self.entries, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
-        return cls(r.uint128(), read_entries(r, serial))
+    def read_payload(cls, r: Reader) -> Self:
+        return cls(r.uint128(), read_entries(r))
 
 
 @dataclass(frozen=True, slots=True)
 class _IdPairWithTags(Message):
-    HAS_TAGS = True
     target: int
     source_id: int
     tags: tuple[Tag, ...] = ()
@@ -269,9 +263,9 @@ class _IdPairWithTags(Message):
         write_tag_list(w, self.tags, serials)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target, source_id = r.uint128(), r.uint128()
-        return cls(target, source_id, read_tag_list(r, serial))
+        return cls(target, source_id, read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +306,7 @@ class PublishRes(Message):
             w.u8(self.options)
 
     @classmethod
-    def read_payload(cls, r: Reader, serial: bool) -> Self:
+    def read_payload(cls, r: Reader) -> Self:
         target = r.uint128()
         left = r.remaining()
         if left not in (1, 2, 9, 10):

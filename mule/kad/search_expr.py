@@ -1,4 +1,10 @@
-"""Keyword-search expression trees (SEARCH_KEY_REQ after the 0x8000 flag, Kad1 SEARCH_REQ), prefix-encoded."""
+"""Keyword-search expression trees (SEARCH_KEY_REQ after the 0x8000 flag, Kad1 SEARCH_REQ), prefix-encoded.
+
+iMule's reader (``KademliaUDPListener.cpp::CreateSearchExpressionTree``) bounds the depth (24 levels) and
+nothing else, so an inflated datagram can hold about 40,000 terms. The decoder therefore only checks a
+received tree (``Reader.skip_search_tree``, one linear scan) and hands it on as a ``ReceivedExpression``
+whose typed tree is built on first use.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,7 @@ from mule.kad.text import decode_text, encode_text
 MAX_DEPTH = 24  # iMule's CreateSearchExpressionTree refuses deeper trees
 
 _BOOLEAN, _KEYWORD, _META, _NUMERIC = 0x00, 0x01, 0x02, 0x03
-# iMule's writer puts a u16 1 before a meta term's name; no iMule tag name is 1, so a leading 01 00 is that prefix.
-_LENGTH_ONE = b"\x01\x00"
+_META_NAME_LENGTH = 1  # iMule's writer puts a u16 name length (always 1) before a meta term's name
 
 
 class BoolOp(IntEnum):
@@ -72,7 +77,9 @@ def depth(expr: Expr) -> int:
     return 1
 
 
-def write_expr(w: Writer, expr: Expr, serials: TagSerials) -> None:
+def write_expr(w: Writer, expr: Expr | ReceivedExpression, serials: TagSerials) -> None:
+    if isinstance(expr, ReceivedExpression):
+        expr = expr.tree  # written anew: iMule numbers every tag it writes
     if depth(expr) > MAX_DEPTH:
         raise ValueError(f"search expression deeper than {MAX_DEPTH}")
     _write(w, expr, serials)
@@ -89,11 +96,10 @@ def _write(w: Writer, expr: Expr, serials: TagSerials) -> None:
             w.u8(_KEYWORD)
             w.string(encode_text(text))
         case MetaString(value, name):
-            # Write what iMule's reader expects (value, then the bare u8 name), not what its writer emits.
-            if name == _LENGTH_ONE[0]:
-                raise ValueError("meta tag name 1 cannot be told apart from iMule's length prefix")
+            # What iMule's writer emits (SearchList.cpp), though its own reader takes no length here.
             w.u8(_META)
             w.string(encode_text(value))
+            w.u16(_META_NAME_LENGTH)
             w.u8(name)
         case Numeric(op, name, value):
             w.u8(_NUMERIC)
@@ -103,31 +109,58 @@ def _write(w: Writer, expr: Expr, serials: TagSerials) -> None:
             raise TypeError(f"not a search expression: {expr!r}")
 
 
-def read_expr(r: Reader, serial: bool, level: int = 0) -> Expr:
-    if level >= MAX_DEPTH:
-        raise MalformedPacket("search expression too deep")
+def read_expr(r: Reader) -> Expr:
+    """The typed tree of bytes already checked by ``Reader.skip_search_tree``."""
     kind = r.u8()
     if kind == _BOOLEAN:
-        op = r.u8()
-        if op > BoolOp.NOT:
-            raise MalformedPacket(f"unknown boolean operator {op}")
-        left = read_expr(r, serial, level + 1)
-        return Boolean(BoolOp(op), left, read_expr(r, serial, level + 1))
+        op = BoolOp(r.u8())
+        left = read_expr(r)
+        return Boolean(op, left, read_expr(r))
     if kind == _KEYWORD:
         return Keyword(decode_text(r.string()))
     if kind == _META:
+        # iMule's reader: the value, then a bare u8 name (so its own writer's length prefix is read as name 1).
         value = decode_text(r.string())
-        name = r.u8()
-        if name == _LENGTH_ONE[0]:
-            # iMule's writer form: the bytes 01 00 (a u16 name length of 1), then the name.
-            if r.u8() != _LENGTH_ONE[1]:
-                raise MalformedPacket("bad meta tag name length")
-            name = r.u8()
-        return MetaString(value, name)
+        return MetaString(value, r.u8())
     if kind == _NUMERIC:
-        op = r.u8()
-        if op > CompareOp.NOT_EQUAL:
-            raise MalformedPacket(f"unknown comparison operator {op}")
-        tag = read_int_tag(r, serial)
-        return Numeric(CompareOp(op), tag.name, tag.value)
+        op = CompareOp(r.u8())
+        tag = read_int_tag(r)
+        return Numeric(op, tag.name, tag.value)
     raise MalformedPacket(f"unknown search term 0x{kind:02x}")
+
+
+def read_search_tree(r: Reader) -> ReceivedExpression:
+    """One received tree, checked as iMule reads it; its terms are built later, on use."""
+    return ReceivedExpression(r.skip_search_tree(MAX_DEPTH))
+
+
+class ReceivedExpression:
+    """A received search tree: its checked wire bytes, and the typed tree (``tree``) built on first use.
+
+    It compares and hashes as its typed tree, so a decoded message equals one built from ``Expr`` values.
+    """
+
+    __slots__ = ("_tree", "wire")
+
+    def __init__(self, wire: bytes) -> None:
+        self.wire = wire
+        self._tree: Expr | None = None
+
+    @property
+    def tree(self) -> Expr:
+        if self._tree is None:
+            self._tree = read_expr(Reader(self.wire))
+        return self._tree
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReceivedExpression):
+            return self.tree == other.tree
+        if isinstance(other, (Boolean, Keyword, MetaString, Numeric)):
+            return self.tree == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.tree)
+
+    def __repr__(self) -> str:
+        return f"ReceivedExpression({self.tree!r})"

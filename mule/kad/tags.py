@@ -1,8 +1,9 @@
 """Tags and tag lists in iMule's form: a compact header, a 4-byte debug serial, then the value.
 
 iMule (``Tag.cpp``, with ``_DEBUG_TAGS`` always defined) writes a u32 serial after every
-tag header, counting every tag the process writes. We write it too; on reading, the
-caller says whether serials are present (the message decoder tries both).
+tag header, counting every tag the process writes, and its reader always consumes one.
+We do the same. A tag list is first checked by the core's ``Reader.skip_tag_list`` (no
+objects built), then built here from the bytes that passed.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from dataclasses import dataclass
 
 from mule._core import Reader, Writer
 from mule.kad.contact import read_dest
-from mule.kad.destination import is_imule_dest
+from mule.kad.destination import is_imule_destination
 from mule.kad.errors import MalformedPacket
 from mule.kad.opcodes import TagType
 from mule.kad.text import decode_text, encode_text
 
 _FLOAT = struct.Struct("<f")
 _MAX_TAGS = 0xFF
-_MIN_TAG_LEN = 3  # type, name, one value byte
 
 
 class TagSerials:
@@ -148,7 +148,7 @@ def write_tag(w: Writer, tag: Tag, serials: TagSerials) -> None:
             w.u32(len(value))
             w.raw(value)
         case AddressTag(name, value):
-            if not is_imule_dest(value):
+            if not is_imule_destination(value):
                 raise ValueError("an address tag holds a 387-byte destination with a null certificate")
             _header(w, TagType.ADDRESS, name, serials)
             w.raw(value)
@@ -168,16 +168,17 @@ def write_tag_list(w: Writer, tags: tuple[Tag, ...], serials: TagSerials) -> Non
         write_tag(w, tag, serials)
 
 
-def _read_header(r: Reader, serial: bool) -> tuple[int, int]:
+def _read_header(r: Reader) -> tuple[int, int]:
+    """Type and name. An old-style header (type without 0x80) has a u16-length name: iMule reads the name byte
+    only when that length is 1, and otherwise calls the tag 0 and reads on from the length, as we do."""
     tag_type = r.u8()
-    if tag_type & 0x80 or r.u16() == 1:  # the new header, or an old one with a 1-byte name
+    if tag_type & 0x80:
+        tag_type &= 0x7F
         name = r.u8()
     else:
-        # iMule does not consume a string name and loses sync; refuse it outright.
-        raise MalformedPacket("string-named tag")
-    if serial:
-        r.skip(4)
-    return tag_type & 0x7F, name
+        name = r.u8() if r.u16() == 1 else 0
+    r.skip(4)  # the debug serial
+    return tag_type, name
 
 
 def _read_int_value(r: Reader, tag_type: int) -> int:
@@ -187,15 +188,18 @@ def _read_int_value(r: Reader, tag_type: int) -> int:
     return {1: r.u8, 2: r.u16, 4: r.u32, 8: r.u64}[size]()
 
 
-def read_int_tag(r: Reader, serial: bool) -> IntTag:
+def read_int_tag(r: Reader) -> IntTag:
     """One tag that must be an integer (the operand of a numeric search term, a nested UINT64UINT64 half)."""
-    tag_type, name = _read_header(r, serial)
+    tag_type, name = _read_header(r)
     return IntTag(name, _read_int_value(r, tag_type))
 
 
-def read_tag(r: Reader, serial: bool) -> Tag | None:
-    """One tag, or ``None`` for a type iMule would not use but whose length is known (skipped)."""
-    tag_type, name = _read_header(r, serial)
+def read_tag(r: Reader) -> Tag | None:
+    """One tag, or ``None`` for a BOOLARRAY (iMule reads past it and never uses it).
+
+    BSOB (0x0A), STR17..STR22 (0x21..0x26) and unknown types make iMule's reader throw, and so do they here.
+    """
+    tag_type, name = _read_header(r)
     if tag_type in _INT_TYPES:
         return IntTag(name, _read_int_value(r, tag_type))
     if TagType.STR1 <= tag_type <= TagType.STR16:
@@ -214,21 +218,20 @@ def read_tag(r: Reader, serial: bool) -> Tag | None:
         case TagType.ADDRESS:
             return AddressTag(name, read_dest(r))
         case TagType.UINT64UINT64:
-            return IntPairTag(name, read_int_tag(r, serial).value, read_int_tag(r, serial).value)
+            return IntPairTag(name, read_int_tag(r).value, read_int_tag(r).value)
         case TagType.BOOLARRAY:
-            r.skip((r.u16() + 7) // 8)
-        case TagType.BSOB:
-            r.skip(r.u8())
-        case _ if TagType.STR17 <= tag_type <= TagType.STR22:
-            r.skip(tag_type - TagType.STR1 + 1)
-        case _:
-            raise MalformedPacket(f"unknown tag type 0x{tag_type:02x}")
-    return None
+            # iMule seeks (n+7)/8 bytes on, past the end if need be: every later read then fails.
+            r.skip(min((r.u16() + 7) // 8, r.remaining()))
+            return None
+    raise MalformedPacket(f"tag type 0x{tag_type:02x} iMule does not read")
 
 
-def read_tag_list(r: Reader, serial: bool) -> tuple[Tag, ...]:
-    count = r.u8()
-    if count * (_MIN_TAG_LEN + 4 * serial) > r.remaining():
-        raise MalformedPacket(f"{count} tags do not fit {r.remaining()} bytes")
-    tags = [read_tag(r, serial) for _ in range(count)]
+def read_tag_list(r: Reader) -> tuple[Tag, ...]:
+    """One tag list (u8 count), checked whole before any tag is built."""
+    return build_tag_list(Reader(r.skip_tag_list()))
+
+
+def build_tag_list(r: Reader) -> tuple[Tag, ...]:
+    """The tags of a list already checked by ``Reader.skip_tag_list``."""
+    tags = [read_tag(r) for _ in range(r.u8())]
     return tuple([tag for tag in tags if tag is not None])

@@ -24,7 +24,7 @@ from mule.contract import Kind, Profile
 from mule.kad import kad1, messages
 from mule.kad.codec import MESSAGE_TYPES, UNHANDLED_OPCODES, decode
 from mule.kad.contact import Contact
-from mule.kad.destination import hash_code, is_imule_dest
+from mule.kad.destination import hash_code, is_imule_destination
 from mule.kad.envelope import peek_opcode
 from mule.kad.errors import CodecError
 from mule.kad.message import Message
@@ -155,7 +155,7 @@ class NodeCore:
     def _admitted(self, source: bytes, payload: bytes, now: float) -> Inbound | None:
         """Validate, de-obfuscate, charge the flood gate, then decode: the costly step only for what the gate let in."""
         # A source iMule could not address (not a null-certificate DSA destination, or hashCode 0) is malformed.
-        if not is_imule_dest(source) or not hash_code(source):
+        if not is_imule_destination(source) or not hash_code(source):
             self._admit(source, None, malformed=True)
             return None
         # iMule's ProcessPacket: any datagram counts as contact with the network, before the flood check.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from array import array
 
 import pytest
 from hypothesis import given
@@ -106,3 +107,78 @@ def test_reader_rejects_non_bytes_and_bad_offsets(twin):
         twin.Reader(b"abc", 4)
     assert twin.Reader(bytearray(b"abc"), 1).rest() == b"bc"
     assert twin.Reader(memoryview(b"abc")).u8() == ord("a")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        memoryview(array("H", [1, 2, 0xFFFF])),
+        memoryview(array("I", [7])),
+        memoryview(array("d", [0.5, 1.5])),
+        memoryview(b"abcdef")[::2],  # not contiguous
+        memoryview(bytearray(b"xyz")),
+        bytearray(b"pq"),
+    ],
+    ids=["u16 items", "u32 items", "doubles", "strided", "bytearray view", "bytearray"],
+)
+def test_writers_take_bytes_of_any_buffer_identically(both_twins, data):
+    """A length prefix counts bytes, not items, and both twins write the same bytes (differential)."""
+    outputs = []
+    for twin in both_twins:
+        writer = twin.Writer()
+        writer.string(data)
+        writer.raw(data)
+        outputs.append(writer.getvalue())
+    compiled, pure = outputs
+    expected = bytes(data)
+    assert compiled == pure == len(expected).to_bytes(2, "little") + expected + expected
+
+
+STRUCTURES = ["skip_tag_list", "skip_entries", "skip_search_tree"]
+
+
+def _scan(twin, method: str, data: bytes) -> tuple[bytes, int] | str:
+    reader = twin.Reader(data)
+    try:
+        scanned = reader.skip_search_tree(24) if method == "skip_search_tree" else getattr(reader, method)()
+    except FramingError:
+        return "refused"
+    return scanned, reader.offset
+
+
+# Bytes biased towards real structure: small counts, tag headers with serials, tree opcodes.
+_pieces = st.sampled_from(
+    [
+        b"\x00",
+        b"\x01",
+        b"\x02",
+        b"\x03",
+        b"\x00\x00",
+        b"\x01\x00",
+        b"\x89\x24\x01\x00\x00\x00",
+        b"\x82\x23\x00\x00\x00\x00",
+    ]
+    + [bytes((0x80 | t, 0x30, 0, 0, 0, 0)) for t in range(0x2B)]
+    + [bytes(16), bytes(384) + bytes(3)]
+)
+structured = st.lists(_pieces | st.binary(max_size=4), max_size=40).map(b"".join)
+
+
+@pytest.mark.parametrize("method", STRUCTURES)
+@given(data=structured | st.binary(max_size=200))
+def test_structure_scans_agree_between_twins(both_twins, method, data):
+    compiled, pure = both_twins
+    assert _scan(compiled, method, data) == _scan(pure, method, data)
+
+
+# iMule's CTag reader (Tag.cpp) knows these types; BSOB 0x0A, STR17..STR22 and the rest make it throw.
+IMULE_TAG_TYPES = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, *range(0x11, 0x21), 0x27, 0x28, 0x29}
+
+
+@pytest.mark.parametrize("tag_type", range(0x80))
+def test_tag_scan_accepts_exactly_imules_types(twin, tag_type):
+    # count 1, new-style header, serial, then zeros (enough for any value), or two UINT8 halves for UINT64UINT64
+    value = bytes((0x89, 0x30, 0, 0, 0, 0, 0)) * 2 if tag_type == 0x28 else bytes(400)
+    data = bytes((1, 0x80 | tag_type, 0x30, 0, 0, 0, 0)) + value
+    accepted = _scan(twin, "skip_tag_list", data) != "refused"
+    assert accepted == (tag_type in IMULE_TAG_TYPES)

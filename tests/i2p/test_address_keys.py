@@ -21,7 +21,7 @@ from mule.i2p.keys import (
     session_name,
     store_keys,
 )
-from mule.kad.destination import is_imule_dest
+from mule.kad.destination import is_imule_destination
 
 
 def test_b32_address_is_the_lowercase_unpadded_sha256_of_the_destination() -> None:
@@ -36,7 +36,7 @@ def test_b32_address_is_the_lowercase_unpadded_sha256_of_the_destination() -> No
 
 def test_public_destination_follows_the_certificate_length() -> None:
     dsa = fake_private_keys(2)
-    assert len(dsa) == 663 and public_destination(dsa) == dsa[:387] and is_imule_dest(dsa[:387])
+    assert len(dsa) == 663 and public_destination(dsa) == dsa[:387] and is_imule_destination(dsa[:387])
     key_cert = dsa[:384] + b"\x05\x00\x04" + b"\x00\x07\x00\x04" + bytes(100)  # Ed25519 key certificate
     assert destination_length(key_cert) == 391
     assert public_destination(key_cert) == key_cert[:391]

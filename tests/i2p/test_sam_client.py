@@ -11,7 +11,7 @@ from fake_bridge import DISCONNECT, ERROR_RESULTS, FakeBridge, Run
 from mule.i2p.address import b32_address
 from mule.i2p.errors import SamConnectionError, SamError, SamProtocolError
 from mule.i2p.sam_client import ReaderCounters, SamConnection
-from mule.kad.destination import is_imule_dest
+from mule.kad.destination import is_imule_destination
 
 
 async def _bridge() -> FakeBridge:
@@ -24,7 +24,7 @@ def test_hello_dest_generate_and_naming(run: Run) -> None:
         connection = await SamConnection.open("127.0.0.1", bridge.port)
         assert connection.version == "3.1"
         keys = await connection.dest_generate()
-        assert is_imule_dest(keys.public)
+        assert is_imule_destination(keys.public)
         with pytest.raises(SamError) as caught:
             await connection.naming_lookup("nobody.b32.i2p")
         assert caught.value.result == "KEY_NOT_FOUND"

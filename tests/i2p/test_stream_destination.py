@@ -15,7 +15,7 @@ from fake_bridge import FakeBridge, Run, sam_transport
 from mule.i2p.keys import KEY_FILE_NAME, STREAM_KEY_FILE_NAME, load_keys
 from mule.i2p.session import DatagramPath
 from mule.i2p.transport import SamTransport, SamTransportSettings
-from mule.kad.destination import is_imule_dest, to_base64
+from mule.kad.destination import is_imule_destination, to_base64
 from mule.node.config import SamAddress
 
 PATHS = pytest.mark.parametrize("path", list(DatagramPath))
@@ -46,7 +46,7 @@ def test_the_stream_destination_is_generated_once_stored_beside_the_datagram_key
         return starts
 
     (datagram, stream, first), (datagram_again, stream_again, second) = run(scenario())
-    assert stream != datagram and is_imule_dest(stream)
+    assert stream != datagram and is_imule_destination(stream)
     assert (datagram_again, stream_again) == (datagram, stream)
     assert [line for line in first if line.startswith("DEST GENERATE")] == [
         "DEST GENERATE SIGNATURE_TYPE=DSA_SHA1",

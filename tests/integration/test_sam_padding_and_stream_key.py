@@ -17,7 +17,7 @@ from mule.i2p import testbed
 from mule.i2p.keys import KEY_FILE_NAME, STREAM_KEY_FILE_NAME
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.i2p.transport import SamTransport, SamTransportSettings
-from mule.kad.destination import is_imule_dest, to_base64
+from mule.kad.destination import is_imule_destination, to_base64
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def test_the_stream_destination_is_generated_by_the_router_once_and_kept(
 
     datagram, stream = asyncio.run(start_and_stop())
     stored = (tmp_path / STREAM_KEY_FILE_NAME).read_bytes()
-    assert stream != datagram and is_imule_dest(stream)
+    assert stream != datagram and is_imule_destination(stream)
     assert (
         (tmp_path / KEY_FILE_NAME).stat().st_mode & 0o777
         == (tmp_path / STREAM_KEY_FILE_NAME).stat().st_mode & 0o777

@@ -22,7 +22,7 @@ from mule.i2p.keys import KEY_FILE_NAME
 from mule.i2p.sam_client import SamConnection
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.i2p.transport import ReconnectPolicy, SamTransport, SamTransportSettings
-from mule.kad.destination import is_imule_dest
+from mule.kad.destination import is_imule_destination
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def test_dest_generate_gives_imule_destinations_and_newer_types(i2p_router: test
         return dsa.public, ed25519.public
 
     dsa, ed25519 = asyncio.run(scenario())
-    assert len(dsa) == 387 and is_imule_dest(dsa)
+    assert len(dsa) == 387 and is_imule_destination(dsa)
     assert len(ed25519) == 391 and ed25519[384:387] == b"\x05\x00\x04"  # key certificate, 4-byte payload
 
 
@@ -75,7 +75,7 @@ def test_sessions_on_both_paths_name_themselves_and_close(
         sessions = await asyncio.gather(*(DatagramSession.create(spec, lambda *_: None) for spec in specs))
         try:
             for session in sessions:
-                assert is_imule_dest(session.destination)
+                assert is_imule_destination(session.destination)
                 assert await session.lookup("ME") == session.destination
             with pytest.raises(SamError) as duplicate:
                 await DatagramSession.create(specs[0], lambda *_: None)

@@ -9,7 +9,7 @@ from mule.kad.contact import Contact, Kad1Contact
 from mule.kad.destination import DEST_LEN
 from mule.kad.message import Entry
 from mule.kad.opcodes import KAD_VERSION
-from mule.kad.search_expr import MAX_DEPTH, Boolean, BoolOp, CompareOp, Keyword, MetaString, Numeric, depth
+from mule.kad.search_expr import MAX_DEPTH, Boolean, BoolOp, CompareOp, Keyword, Numeric, depth
 from mule.kad.tags import AddressTag, BlobTag, BoolTag, FloatTag, HashTag, IntPairTag, IntTag, StringTag
 
 u8 = st.integers(0, 0xFF)
@@ -26,7 +26,7 @@ texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
 contacts = st.builds(Contact, versions, contact_ids, dests)
 hello_contacts = st.builds(Contact, st.integers(1, KAD_VERSION), contact_ids, dests)
-kad1_contacts = st.builds(Kad1Contact, contact_ids, dests, dests, u8)
+kad1_contacts = st.builds(Kad1Contact, contact_ids, dests, dests)  # read back as type 3 whatever was written
 
 tags = st.one_of(
     st.builds(IntTag, names, u64),
@@ -42,9 +42,9 @@ tag_lists = st.lists(tags, max_size=5).map(tuple)
 entries = st.builds(Entry, kad_ids, tag_lists)
 entry_lists = st.lists(entries, max_size=4).map(tuple)
 
+# No MetaString: iMule's writer form of it does not read back (see test_meta_terms_are_written_and_read_as_imule_does).
 leaves = st.one_of(
     st.builds(Keyword, texts),
-    st.builds(MetaString, texts, st.integers(2, 0xFF)),
     st.builds(Numeric, st.sampled_from(CompareOp), names, u64),
 )
 expressions = st.recursive(

@@ -123,11 +123,6 @@ CASES = [
         f"05 14 {WIRE_A} 0080 00 00 01 0300 616263 03 03 88 24 01000000 e803",
         SearchKeyReq(ID_A, 0, Boolean(BoolOp.AND, Keyword("abc"), Numeric(CompareOp.GREATER_EQUAL, 0x24, 1000))),
     ),
-    # NOT with a meta-string term 02: value, then the bare u8 tag ID (the form iMule's reader expects)
-    (
-        f"05 14 {WIRE_A} 0180 00 02 01 0300 616263 02 0500 617564696f 25",
-        SearchKeyReq(ID_A, 1, Boolean(BoolOp.NOT, Keyword("abc"), MetaString("audio", 0x25))),
-    ),
     # file ID, u16 start position, u64 size
     (f"05 15 {WIRE_A} 0300 15cd5b0700000000", SearchSourceReq(ID_A, 3, 123456789)),
     # file ID, u64 size (no start position)
@@ -207,11 +202,28 @@ def test_tolerated_variants():
     assert codec.decode(_hex("05 1f 3412")) == Pong()
     # Data after a non-restrictive Kad1 search byte is ignored (a plain keyword request).
     assert codec.decode(_hex(f"05 07 {WIRE_A} 00 0102")) == Kad1SearchReq(ID_A, 0)
-    # iMule's own writer puts a u16 1 before a meta term's tag ID; the reader accepts that form too.
-    writer_form = _hex(f"05 14 {WIRE_A} 0080 02 0500 617564696f 0100 25")
-    assert codec.decode(writer_form) == SearchKeyReq(ID_A, 0, MetaString("audio", 0x25))
     # An old-style tag header with a 1-byte name: type without 0x80, u16 length 1, name.
     assert codec.decode(_hex(f"05 12 {WIRE_A} 01 09 0100 58 07000000 04")) == HelloResAck(ID_A, (IntTag(0x58, 4),))
+    # Any other name length: iMule names the tag 0 and reads on from the length (Tag.cpp): serial 61626301,
+    # UINT8 value 00; HELLO_RES_ACK ignores what follows its tag list.
+    old_style = _hex(f"05 12 {WIRE_A} 01 09 0300 616263 01000000 04")
+    assert codec.decode(old_style) == HelloResAck(ID_A, (IntTag(0, 0),))
+
+
+def test_meta_terms_are_written_and_read_as_imule_does():
+    """iMule's writer puts a u16 name length (1) before a meta term's name; its reader takes a bare u8 name."""
+    writer_form = f"05 14 {WIRE_A} 0180 00 02 01 0300 616263 02 0500 617564696f 0100 25"
+    message = SearchKeyReq(ID_A, 1, Boolean(BoolOp.NOT, Keyword("abc"), MetaString("audio", 0x25)))
+    assert message.encode(TagSerials()) == _hex(writer_form)
+    # Read back as iMule reads it: name 1, and the last term's "00 25" left over (ignored).
+    assert codec.decode(_hex(writer_form)) == SearchKeyReq(
+        ID_A, 1, Boolean(BoolOp.NOT, Keyword("abc"), MetaString("audio", 1))
+    )
+    reader_form = _hex(f"05 14 {WIRE_A} 0180 00 02 01 0300 616263 02 0500 617564696f 25")
+    assert codec.decode(reader_form) == message
+    # Anywhere but last, the left-over "00 25" is read as a boolean with operator 0x25: iMule drops the packet.
+    with pytest.raises(MalformedPacket):
+        codec.decode(_hex(f"05 14 {WIRE_A} 0080 00 00 02 0500 617564696f 0100 25 01 0300 616263"))
 
 
 TAG_CASES = [
@@ -245,34 +257,47 @@ def test_tag_known_answer(twin, wire, tag):
         write_tag(w, tag, TagSerials())
         assert w.getvalue() == _hex(wire)
         r = twin.Reader(_hex("01 " + wire))
-        assert read_tag_list(r, serial=True) == (tag,)
+        assert read_tag_list(r) == (tag,)
 
 
-@pytest.mark.parametrize(
-    "skipped",
-    [
-        "8a 30 01000000 02 abcd",  # BSOB: u8 length
-        "86 30 01000000 0900 ffff",  # BOOLARRAY: u16 bit count, ceil(n/8) bytes
-        "a1 30 01000000 " + "61" * 17,  # STR17
-    ],
-)
-def test_tags_of_known_length_are_skipped(twin, skipped):
+def test_bool_arrays_are_read_past(twin):
+    """iMule seeks ceil(n/8) bytes past a BOOLARRAY (u16 bit count) and keeps nothing of it."""
     with codec_on(twin):
-        r = twin.Reader(_hex("02 " + skipped + " 89 24 02000000 07"))
-        assert read_tag_list(r, serial=True) == (IntTag(0x24, 7),)
+        r = twin.Reader(_hex("02 86 30 01000000 0900 ffff 89 24 02000000 07"))
+        assert read_tag_list(r) == (IntTag(0x24, 7),)
         assert r.remaining() == 0
+        # Its seek may pass the end of the packet; only a later read fails.
+        assert codec.decode(_hex(f"05 12 {WIRE_A} 01 86 30 01000000 ffff 00")) == HelloResAck(ID_A)
+        with pytest.raises(MalformedPacket):
+            codec.decode(_hex(f"05 12 {WIRE_A} 02 86 30 01000000 ffff 00 89 24 02000000 07"))
 
 
 @pytest.mark.parametrize(
     "wire",
     [
         f"05 12 {WIRE_A} 01 8b 24 01000000 0000000000000000",  # aMule's UINT64 (0x0B): unknown in iMule
-        f"05 12 {WIRE_A} 01 09 0300 616263 01000000 04",  # string-named tag: iMule loses sync
+        f"05 12 {WIRE_A} 01 8a 30 01000000 02 abcd",  # BSOB: iMule's reader throws
+        f"05 12 {WIRE_A} 01 a1 30 01000000 " + "61" * 17,  # STR17
+        f"05 12 {WIRE_A} 01 a6 30 01000000 " + "61" * 22,  # STR22
+        f"05 12 {WIRE_A} 01 89 58 04",  # a tag without its debug serial
+        f"05 12 {WIRE_A} 02 89 58 04 89 24 07",  # two of them: 8 bytes that would read as one tag plus a short one
+        f"05 12 {WIRE_A} 01 a8 31 01000000 89 31 02000000 05 82 31 03000000 0000",  # UINT64UINT64 with a string half
+        f"05 12 {WIRE_A} 01 a7 53 01000000 {HD1[:-6]}000100",  # ADDRESS tag with a certificate
         f"05 12 {WIRE_A} 01 87 30 ffffffff ffffffff",  # blob longer than the datagram (read either way)
         f"05 0f 00 {WIRE_A} {HD1} 00",  # Kad2 hello with contact version 0
         f"05 0f 09 {WIRE_A} {HD1} 00",  # contact version above 8
         f"05 0f 08 {'00' * 16} {HD1} 00",  # all-zero Kad ID
         f"05 0f 08 {WIRE_A} {HD1[:-6]}050000 00",  # destination with a certificate
+        f"05 0f 08 {WIRE_A} {HD1[:-2]}01 00",  # certificate length byte nonzero
+        f"05 13 {WIRE_C} 01 08 {WIRE_A} {HD1[:-6]}010000",  # RES contact with a certificate
+        f"05 13 {WIRE_C} 01 09 {WIRE_A} {HD1}",  # RES contact version 9
+        f"05 13 {WIRE_C} 01 08 {'00' * 16} {HD1}",  # RES contact with an all-zero ID
+        f"05 0e {WIRE_A} 08 {HD1[:-6]}050000 0000",  # BOOTSTRAP_RES sender TCP dest with a certificate
+        f"05 0e {WIRE_A} 08 {HD1} 0100 08 {WIRE_B} {HD2[:-6]}050000",  # BOOTSTRAP_RES contact with a certificate
+        f"05 03 {WIRE_A} {HD1} {HD2[:-6]}050000 03",  # Kad1 contact: TCP dest with a certificate
+        f"05 03 {WIRE_A} {HD1[:-6]}050000 {HD2} 03",  # Kad1 contact: UDP dest with a certificate
+        f"05 03 {'00' * 16} {HD1} {HD2} 03",  # Kad1 contact with an all-zero ID
+        f"05 02 0200 {HK1} {WIRE_B} {HD2} {HD1[:-6]}050000 03",  # the second Kad1 contact of a list is bad
         f"05 13 {WIRE_C} 02 08 {WIRE_A} {HD1}",  # RES count says 2, holds 1
         f"05 13 {WIRE_C} 01 08 {WIRE_A} {HD1} 00",  # RES longer than count x 404
         f"05 05 0b {WIRE_C} {WIRE_B}",  # Kad1 REQ is exactly 49 bytes
@@ -282,6 +307,10 @@ def test_tags_of_known_length_are_skipped(twin, skipped):
         f"05 14 {WIRE_A} 0080 00 03 01 0100 61 01 0100 62",  # unknown boolean operator 3
         f"05 14 {WIRE_A} 0080 03 06 89 24 01000000 01",  # unknown comparison operator 6
         f"05 14 {WIRE_A} 0080 " + "00 00 " * 24 + "01 0100 61" * 25,  # tree deeper than 24 levels
+        f"05 07 {WIRE_A} 01 " + "00 01 " * 24 + "01 0000" * 25,  # Kad1 tree deeper than 24 levels
+        f"05 14 {WIRE_A} 0080 04",  # unknown term type
+        f"05 14 {WIRE_A} 0080 03 00 82 24 01000000 0000",  # numeric term with a string tag
+        f"05 14 {WIRE_A} 0080 00 00 01 0100 61",  # boolean missing its right operand
         "05",  # shorter than the header
         "e4 21",  # aMule's Kad protocol byte
         "06 13 78da",  # packed payload that does not inflate
@@ -295,6 +324,15 @@ def test_malformed(twin, wire):
 def test_tree_of_24_levels_is_accepted():
     wire = _hex(f"05 14 {WIRE_A} 0080 " + "00 00 " * 23 + "01 0100 61" * 24)
     assert isinstance(codec.decode(wire), SearchKeyReq)
+    kad1 = _hex(f"05 07 {WIRE_A} 01 " + "00 01 " * 23 + "01 0000" * 24)
+    assert isinstance(codec.decode(kad1), Kad1SearchReq)
+
+
+def test_kad1_contact_type_is_written_but_read_as_imule_keeps_it():
+    """iMule writes its contact's type but discards the byte it reads, giving the contact type 3 (Contact.cpp)."""
+    written = Kad1HelloReq(Kad1Contact(ID_A, D1, D2, 0)).encode()
+    assert written == _hex(f"05 03 {WIRE_A} {HD1} {HD2} 00")
+    assert codec.decode(written) == Kad1HelloReq(Kad1Contact(ID_A, D1, D2, 3))
 
 
 def test_packing_follows_imule():

@@ -140,7 +140,7 @@ class Broken:
 def test_peer_destinations_built_for_tests_are_valid():
     import random
 
-    from mule.kad.destination import hash_code, is_imule_dest
+    from mule.kad.destination import hash_code, is_imule_destination
 
     dest = peer_destination(77, random.Random(0))
-    assert is_imule_dest(dest) and hash_code(dest) == 77
+    assert is_imule_destination(dest) and hash_code(dest) == 77
