@@ -14,9 +14,9 @@ import tracemalloc
 import zlib
 
 import pytest
-from conftest import codec_on
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kad_twins import codec_on
 from test_kad_known_answers import CASES
 
 from mule.kad import codec

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from conftest import codec_on
 from hostile import INFLATED_MAX, WORST, tree_terms
+from kad_twins import codec_on
 
 from mule.kad import codec
 from mule.kad.envelope import MAX_DATAGRAM, unframe

@@ -10,7 +10,7 @@ import hashlib
 import zlib
 
 import pytest
-from conftest import codec_on
+from kad_twins import codec_on
 
 from mule.kad import codec
 from mule.kad.contact import Contact, Kad1Contact

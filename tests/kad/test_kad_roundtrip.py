@@ -5,10 +5,10 @@ from __future__ import annotations
 import zlib
 
 import pytest
-from conftest import codec_on
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kad_strategies import MESSAGES, expressions, tags
+from kad_twins import codec_on
 
 from mule._core import Writer
 from mule.kad import codec
