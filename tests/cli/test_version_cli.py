@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Cli
+from cli_helpers import REPO, Cli
 
 from mule.cli.exits import Exit
 
