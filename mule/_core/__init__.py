@@ -3,8 +3,9 @@
 The compiled twins are used when present; ``MULE_NO_EXTENSIONS=1`` (or a Python
 other than CPython) selects the pure-Python twins. Both give identical results;
 ``IMPLEMENTATION`` says which is loaded. A missing compiled module falls back to the
-twin (with a debug log) unless ``MULE_REQUIRE_EXTENSIONS=1`` asks for the compiled core,
-in which case the import fails with ``CompiledCoreMissing``. Both variables are flags:
+twin (with a debug log) unless ``MULE_REQUIRE_EXTENSIONS=1`` forbids that fallback, in
+which case the import fails with ``CompiledCoreMissing`` (an explicit ``MULE_NO_EXTENSIONS=1``
+still selects the twins). Both variables are flags:
 unset, empty, ``0``, ``false``, ``no`` and ``off`` mean off; anything else means on.
 """
 
@@ -46,15 +47,12 @@ def load_twins(implementation: str) -> dict[str, ModuleType]:
 
 
 def _select() -> tuple[str, dict[str, ModuleType]]:
-    required = env_flag("MULE_REQUIRE_EXTENSIONS")
-    if extensions_disabled():
-        if required:
-            raise CompiledCoreMissing("MULE_REQUIRE_EXTENSIONS and MULE_NO_EXTENSIONS are both set")
+    if extensions_disabled():  # an explicit choice of the pure twins: a requirement only forbids falling back
         return "python", load_twins("python")
     try:
         return "cython", load_twins("cython")
     except ImportError as exc:
-        if required:
+        if env_flag("MULE_REQUIRE_EXTENSIONS"):
             raise CompiledCoreMissing(
                 f"MULE_REQUIRE_EXTENSIONS is set but the compiled core is not built ({exc})"
             ) from exc

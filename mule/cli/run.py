@@ -14,23 +14,23 @@ import contextlib
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mule.cli.common import settings_for
 from mule.cli.exits import CommandError, Exit
-from mule.cli.progress import RunProgress, counting
-from mule.cli.sdnotify import sd_notify
-from mule.clock import LoopClock
 from mule.config.lock import DataDirLock, DataDirLocked
-from mule.config.settings import Settings
-from mule.i2p.errors import SamConnectionError, SamError, SamFailure
 from mule.i2p.keys import KEY_FILE_NAME, KeyFileError, load_keys
-from mule.i2p.sam_client import SamConnection
-from mule.i2p.session import DatagramPath
-from mule.i2p.transport import SamTransport, SamTransportSettings
 from mule.node.config import ConfigError, SamAddress, default_data_dir, prepare_data_dir, remove_stale_temporaries
 from mule.node.identity import read_kad_id, read_udp_key
 from mule.node.runner import Stopped, run_until_signal, unless_stopped
-from mule.node.service import NodeService
+
+if TYPE_CHECKING:
+    from mule.cli.progress import RunProgress
+    from mule.config.settings import Settings
+    from mule.node.service import NodeService
+
+# The SAM client, the transport and the node service are imported where they are first needed: a run that
+# ends at once (a bad setting, a held lock) should not pay for loading the codec first.
 
 log = logging.getLogger("mule.progress")
 
@@ -124,6 +124,9 @@ def check_state_files(data_dir: Path) -> None:
 
 async def sam_hello(sam: SamAddress) -> str:
     """The SAM version the bridge speaks; ``CommandError`` (no router) when nothing answers."""
+    from mule.i2p.errors import SamFailure
+    from mule.i2p.sam_client import SamConnection
+
     try:
         connection = await SamConnection.open(sam.host, sam.port, timeout=HELLO_TIMEOUT_S)
     except SamFailure as exc:
@@ -136,6 +139,14 @@ async def sam_hello(sam: SamAddress) -> str:
 
 
 async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
+    from mule.cli.progress import RunProgress, counting
+    from mule.cli.sdnotify import sd_notify
+    from mule.clock import LoopClock
+    from mule.i2p.errors import SamConnectionError, SamError
+    from mule.i2p.session import DatagramPath
+    from mule.i2p.transport import SamTransport, SamTransportSettings
+    from mule.node.service import NodeService
+
     started = time.monotonic()
     sam = settings.sam
     log.info("data dir %s (locked by us); contacting the SAM bridge at %s", data_dir, sam)

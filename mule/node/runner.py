@@ -45,6 +45,16 @@ def _announce(signum: int, first: bool) -> None:
         print(f"mule: {name} again: stopping at once", file=sys.stderr, flush=True)
 
 
+def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An error nobody awaited (a background task's): one WARNING line, the traceback at DEBUG only, so that an
+    operator's terminal never shows a traceback for a fault the node survives."""
+    exception = context.get("exception")
+    detail = f": {exception!r}" if exception else ""
+    log.warning("%s%s", context.get("message", "unhandled error in the event loop"), detail)
+    if exception is not None:
+        log.debug("traceback", exc_info=(type(exception), exception, exception.__traceback__))
+
+
 def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) -> int:
     """Run ``main(stop)`` on a fresh loop; SIGINT and SIGTERM set ``stop`` so ``main`` can shut down cleanly.
 
@@ -54,6 +64,7 @@ def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) 
     async def wrapper() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_log_loop_exception)
 
         def on_signal(signum: int) -> None:
             if stop.is_set():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from conftest import Cli
+from cli_helpers import Cli
 
 from mule.cli.exits import Exit
 from mule.config import sample_text

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from cli_helpers import REPO
 
 UNIT_BLOCK = re.compile(r"```ini\n# /etc/systemd/system/mule.service\n(.*?)```", re.S)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, closed_port, silent_bridge  # noqa: F401 - silent_bridge is a fixture
+from cli_helpers import REPO, closed_port
 
 from mule.cli.exits import Exit
 
@@ -49,7 +49,7 @@ def clean_copy(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def test_a_newcomer_follows_the_readme_and_makes_the_usual_mistakes(tmp_path: Path, silent_bridge: int):  # noqa: F811
+def test_a_newcomer_follows_the_readme_and_makes_the_usual_mistakes(tmp_path: Path, silent_bridge: int):
     install, test_command = readme_commands()
     first_install, first_run = install.split(" && ")
     assert first_run == "python -m mule run"

@@ -9,7 +9,7 @@ import signal
 import stat
 from pathlib import Path
 
-from conftest import SIGNALS, Cli, closed_port, stop_with, wait_for_line
+from cli_helpers import SIGNALS, Cli, closed_port, stop_with, wait_for_line
 from fake_bridge import FakeBridge
 
 from mule.cli.exits import Exit

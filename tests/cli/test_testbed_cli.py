@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from cli_helpers import Cli
 
 from mule.cli.exits import Exit
 

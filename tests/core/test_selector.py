@@ -12,7 +12,8 @@ PROBE = "import mule._core as c; print(c.IMPLEMENTATION, c.Reader.__module__, c.
 
 
 def _probe(env_update: dict[str, str], prelude: str = "") -> str:
-    env = {k: v for k, v in os.environ.items() if k != "MULE_NO_EXTENSIONS"} | env_update
+    selectors = ("MULE_NO_EXTENSIONS", "MULE_REQUIRE_EXTENSIONS")
+    env = {k: v for k, v in os.environ.items() if k not in selectors} | env_update
     result = subprocess.run(
         [sys.executable, "-c", prelude + PROBE], env=env, capture_output=True, text=True, check=True
     )
