@@ -15,7 +15,8 @@ _COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
 
 
 def _extensions() -> list[Extension]:
-    if os.environ.get("MULE_NO_EXTENSIONS"):
+    # Read as mule._core reads it at run time: "0", "false", "no", "off" and empty mean "build them".
+    if os.environ.get("MULE_NO_EXTENSIONS", "").strip().lower() not in {"", "0", "false", "no", "off"}:
         return []
     sources = sorted(Path("mule/_core").glob("*_c.pyx"))
     extensions = [

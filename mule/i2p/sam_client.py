@@ -267,7 +267,9 @@ class SamConnection:
         if (reply.topic, reply.kind) == ("DATAGRAM", "RECEIVED"):
             await self._read_datagram(reply)
         elif (reply.topic, reply.kind) in sam.REPLY_KINDS and self._waiting:
-            self._waiting.popleft().set_result(reply)
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a request abandoned while its reply was on the way (e.g. a signal at HELLO)
+                waiter.set_result(reply)
         else:
             self._skip("unsolicited or unknown reply", line)
 

@@ -239,10 +239,6 @@ def test_python_m_mule_run_without_testbed_imports_no_test_bed(tmp_path: Path) -
     assert "mule.i2p.testbed" not in imported and "mule.node.testbed_network" not in imported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mule/cli/__init__.py imports every command module to build its parser, selftest included",
-)
 def test_python_m_mule_run_without_testbed_does_not_import_the_selftest(tmp_path: Path) -> None:
     imported = _imported_exempt_modules(
         "import runpy, sys; sys.argv[0] = 'mule'; runpy.run_module('mule', run_name='__main__')",
