@@ -1,0 +1,1 @@
+"""Benchmark suites behind ``python -m mule bench``: micro (hot-path cost) and constancy (wire behaviour)."""
