@@ -9,7 +9,7 @@ import pytest
 from mule.contract.profile import profile_for_tests
 from mule.shaper import PROFILE_V2, DelayLaw, WindowCap
 
-# iMule's timing envelope, from ../shared/docs/kad-wire.md.
+# iMule's timing envelope (iMule 2.3.3.3: kademlia/kademlia/Defines.h, kademlia/net/PacketTracking.cpp).
 IMULE_REQUEST_TRACKING = 180.0  # §7.5: an answer is accepted for 180 s after the request
 IMULE_SHORTEST_SEARCH_LIFETIME = 60.0  # §7.4: NODECOMPLETE, counted from the search's last activity
 IMULE_JUMPSTART = 2.0  # §7.4: a search asks its next peer at most every 2 s
