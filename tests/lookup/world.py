@@ -14,9 +14,11 @@ from mule._core.shuffle import Shuffler
 from mule.contract import PROFILE_V3, DelayLaw, Profile, SlotPlan
 from mule.contract.profile import profile_for_tests
 from mule.kad import messages
+from mule.kad.codec import decode
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
 from mule.kad.message import Entry, Message
+from mule.kad.obfuscation import deobfuscate
 from mule.kad.opcodes import TagName
 from mule.kad.tags import AddressTag, IntTag, StringTag
 from mule.lookup import LookupKind
@@ -79,7 +81,7 @@ class World:
     def deliver(self, sends: list[Send], now: float) -> None:
         for send in sends:
             if send.destination == self.own:  # a request to ourselves: it comes back in through the network
-                self.sent.append((now, send.destination, _peek(send)))
+                self.sent.append((now, send.destination, _peek(self.core, send)))
                 self._schedule(now + self.latency, self.own, send.payload)
                 continue
             peer = self.peers[send.destination]
@@ -157,12 +159,10 @@ class World:
         return Counter(message.OPCODE for _, _, message in self.sent)
 
 
-def _peek(send: Send) -> Message:
+def _peek(core: NodeCore, send: Send) -> Message:
     """A datagram the core sent to itself, read with its own keys (as its receive path will)."""
-    from mule.kad.codec import decode
-    from mule.kad.obfuscation import deobfuscate
-
-    return decode(deobfuscate(send.payload, own_id=OWN_ID, own_verify_key_for_sender=0).datagram)
+    own_key = core._keys.for_peer(send.destination)
+    return decode(deobfuscate(send.payload, own_id=core.me.kad_id, own_verify_key_for_sender=own_key).datagram)
 
 
 def make_world(
