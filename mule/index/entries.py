@@ -66,6 +66,7 @@ class KeywordEntry:
     trust: float = 0.0
     trust_at: float = -math.inf
     name: str = ""
+    folded: str = ""  # the common name lowercased, as string terms search it
     answer: Entry = field(init=False)
     answer_len: int = 0
     cost: int = 0
@@ -73,6 +74,7 @@ class KeywordEntry:
     def settle(self) -> None:
         """Fix what follows from the names and tags once the entry is stored (the names never change after)."""
         self.name = common_name(self.names)
+        self.folded = self.name.lower()
         self.answer = Entry(self.file_id, result_tags(self.tags, self.name, self.size))
         self.answer_len = answer_length(self.answer)
         self.cost = self.weight()
@@ -83,6 +85,7 @@ class KeywordEntry:
             ENTRY_COST
             + sum(map(tag_cost, self.tags))
             + sum(NAME_COST + 2 * len(name) for name, _ in self.names)
+            + 2 * len(self.name)
             + PUBLISHER_COST * len(self.publishers)
         )
 

@@ -23,7 +23,7 @@ from mule.index.limits import (
     TRUST_REFRESH,
     IndexLimits,
 )
-from mule.index.match import Term, matches
+from mule.index.match import Matcher
 
 
 class _Keyword:
@@ -177,7 +177,7 @@ class KeywordStore:
 
     # --- searching -------------------------------------------------------------------------------------------------
 
-    def search(self, keyword_id: int, term: Term | None, start: int, now: float) -> list[KeywordEntry]:
+    def search(self, keyword_id: int, term: Matcher | None, start: int, now: float) -> list[KeywordEntry]:
         """``SendValidKeywordResult``: matches with a trust of 1 or more first, then the rest; skip ``start``,
         keep 300."""
         keyword = self._keywords.get(keyword_id)
@@ -188,11 +188,11 @@ class KeywordStore:
         others: list[KeywordEntry] = []
         for entry in self._entries(keyword):
             if self.trust(entry, now) >= 1.0:
-                if term is None or matches(term, entry):
+                if term is None or term(entry):
                     trusted.append(entry)
                     if len(trusted) >= wanted:
                         break
-            elif len(others) < wanted and (term is None or matches(term, entry)):
+            elif len(others) < wanted and (term is None or term(entry)):
                 others.append(entry)
         return (trusted + others)[start:wanted]
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from mule.index.entries import KeywordEntry, int_tag
 from mule.kad.keywords import DELIMITERS
 from mule.kad.opcodes import TagName
-from mule.kad.search_expr import Boolean, BoolOp, CompareOp, Expr, Keyword, MetaString, Numeric
+from mule.kad.search_expr import Boolean, BoolOp, CompareOp, Expr, Keyword, MetaString
 from mule.kad.tags import StringTag
 
 _PIECES = re.compile("[" + re.escape(DELIMITERS) + "]+")
@@ -32,66 +31,52 @@ _COMPARE: dict[CompareOp, Callable[[int, int], bool]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Words:
-    pieces: tuple[str, ...]
+Matcher = Callable[[KeywordEntry], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class _Meta:
-    value: str
-    name: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Both:
-    op: BoolOp
-    left: Term
-    right: Term
-
-
-Term = _Both | _Words | _Meta | Numeric
-
-
-def prepare(expr: Expr) -> Term:
-    """The tree as iMule holds it after reading (pieces and values lowercased); built once per request."""
+def prepare(expr: Expr) -> Matcher:
+    """The tree as iMule holds it after reading (pieces and values lowercased), as one test; built per request."""
     if isinstance(expr, Boolean):
-        return _Both(expr.op, prepare(expr.left), prepare(expr.right))
+        left, right = prepare(expr.left), prepare(expr.right)
+        if expr.op is BoolOp.AND:
+            return lambda entry: left(entry) and right(entry)
+        if expr.op is BoolOp.OR:
+            return lambda entry: left(entry) or right(entry)
+        return lambda entry: left(entry) and not right(entry)
     if isinstance(expr, Keyword):
-        return _Words(tuple([piece for piece in _PIECES.split(expr.text.lower()) if piece]))
+        pieces = tuple([piece for piece in _PIECES.split(expr.text.lower()) if piece])
+        if not pieces:
+            return lambda entry: False
+        if len(pieces) == 1:
+            (piece,) = pieces
+            return lambda entry: piece in entry.folded
+        return lambda entry: all(piece in entry.folded for piece in pieces)
     if isinstance(expr, MetaString):
-        return _Meta(expr.value.lower(), expr.name)
-    return expr
+        value, name = expr.value.lower(), expr.name
+        if name == TagName.FILEFORMAT:
+            return lambda entry: _format_matches(entry, value)
+        return lambda entry: _meta_matches(entry, name, value)
+    compare, name, value = _COMPARE[expr.op], expr.name, expr.value
+    return lambda entry: _numeric_matches(entry, compare, name, value)
 
 
-def matches(term: Term, entry: KeywordEntry) -> bool:
-    if isinstance(term, _Both):
-        if term.op is BoolOp.AND:
-            return matches(term.left, entry) and matches(term.right, entry)
-        if term.op is BoolOp.OR:
-            return matches(term.left, entry) or matches(term.right, entry)
-        return matches(term.left, entry) and not matches(term.right, entry)
-    if isinstance(term, _Words):
-        if not term.pieces:
-            return False
-        name = entry.name.lower()
-        return all(piece in name for piece in term.pieces)
-    if isinstance(term, _Meta):
-        return _meta_matches(term, entry)
-    value = int_tag(entry.tags, term.name)
-    if value is None:
-        if term.name != TagName.FILESIZE:
-            return False
-        value = entry.size
-    return _COMPARE[term.op](value, term.value)
+def _format_matches(entry: KeywordEntry, value: str) -> bool:
+    # The format is not stored: it is the common name's extension (no dot, no match).
+    dot = entry.name.rfind(".")
+    return dot >= 0 and entry.name[dot + 1 :].lower() == value
 
 
-def _meta_matches(term: _Meta, entry: KeywordEntry) -> bool:
-    if term.name == TagName.FILEFORMAT:
-        # The format is not stored: it is the common name's extension (no dot, no match).
-        dot = entry.name.rfind(".")
-        return dot >= 0 and entry.name[dot + 1 :].lower() == term.value
+def _meta_matches(entry: KeywordEntry, name: int, value: str) -> bool:
     for tag in entry.tags:
-        if isinstance(tag, StringTag) and tag.name == term.name:
-            return tag.value.lower() == term.value
+        if isinstance(tag, StringTag) and tag.name == name:
+            return tag.value.lower() == value
     return False
+
+
+def _numeric_matches(entry: KeywordEntry, compare: Callable[[int, int], bool], name: int, value: int) -> bool:
+    found = int_tag(entry.tags, name)
+    if found is None:
+        if name != TagName.FILESIZE:
+            return False
+        found = entry.size
+    return compare(found, value)
