@@ -177,16 +177,20 @@ class KeywordStore:
 
     # --- searching -------------------------------------------------------------------------------------------------
 
-    def search(self, keyword_id: int, term: Matcher | None, start: int, now: float) -> list[KeywordEntry]:
+    def search(
+        self, keyword_id: int, term: Matcher | None, start: int, now: float, *, max_scanned: int | None = None
+    ) -> list[KeywordEntry]:
         """``SendValidKeywordResult``: matches with a trust of 1 or more first, then the rest; skip ``start``,
-        keep 300."""
+        keep 300. ``max_scanned`` bounds how many entries are looked at (mule's per-request work bound)."""
         keyword = self._keywords.get(keyword_id)
         if keyword is None:
             return []
         wanted = start + KEYWORD_RESULTS
         trusted: list[KeywordEntry] = []
         others: list[KeywordEntry] = []
-        for entry in self._entries(keyword):
+        for scanned, entry in enumerate(self._entries(keyword)):
+            if max_scanned is not None and scanned >= max_scanned:
+                break
             if self.trust(entry, now) >= 1.0:
                 if term is None or term(entry):
                     trusted.append(entry)

@@ -49,3 +49,10 @@ class IndexLimits:
 
 
 IMULE_LIMITS = IndexLimits()
+
+SEARCH_WORK = 20_000
+"""mule: term tests one keyword search may make (entries looked at × terms in the request's tree, at ~0.2 µs
+each), so no request costs more than a few ms. iMule looks at every entry of the keyword whatever its tree."""
+EVALUATED_TREE_BYTES = 1024
+"""mule: a search tree longer than this on the wire (hundreds of terms; iMule's own searches write a few dozen
+bytes) matches nothing here instead of being built and tested against every entry."""

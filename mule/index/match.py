@@ -34,6 +34,13 @@ _COMPARE: dict[CompareOp, Callable[[int, int], bool]] = {
 Matcher = Callable[[KeywordEntry], bool]
 
 
+def term_count(expr: Expr) -> int:
+    """How many terms (leaves) a tree tests: what one entry costs to match against it."""
+    if isinstance(expr, Boolean):
+        return term_count(expr.left) + term_count(expr.right)
+    return 1
+
+
 def prepare(expr: Expr) -> Matcher:
     """The tree as iMule holds it after reading (pieces and values lowercased), as one test; built per request."""
     if isinstance(expr, Boolean):

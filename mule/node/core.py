@@ -23,6 +23,7 @@ from mule._core import JitterSampler
 from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
 from mule.contract import Kind, Profile
+from mule.index import LocalIndex
 from mule.kad import kad1, messages
 from mule.kad.codec import MESSAGE_TYPES, UNHANDLED_OPCODES, decode
 from mule.kad.contact import Contact
@@ -38,6 +39,7 @@ from mule.lookup import LookupHandle, LookupKind, LookupManager, SharedFile, Spe
 from mule.lookup.requests import keyword_expression
 from mule.node.handshake import Handshake
 from mule.node.inbound import Inbound, flood_opcode
+from mule.node.index_answers import IndexAnswers
 from mule.node.learning import Learning
 from mule.node.maintenance import Maintenance
 from mule.node.outbound import Outbound, OwnContact, seal
@@ -101,10 +103,12 @@ class NodeCore:
         seed: bytes | None = None,
         start_lookup: Callable[[], bool] | None = None,
         start_publish: Callable[[], bool] | None = None,
+        index: LocalIndex | None = None,
     ) -> None:
         """``udp_secret``: iMule's persistent CryptoKadUDPKey. ``seed`` replays every random stream (tests only).
         ``start_lookup`` / ``start_publish``: the shaper's per-window caps (``Shaper.start_lookup``), asked at each
-        slot; without them only the slots limit the starts."""
+        slot; without them only the slots limit the starts. ``index``: what peers published to us (restored from
+        disk by the service); a fresh one by default."""
         self.me = me
         self.table = table
         self.counters = CoreCounters()
@@ -116,6 +120,8 @@ class NodeCore:
         shuffler = Shuffler(substream_seed(seed, b"node"))
         self._handshake = Handshake(me, table, self._tracker, randbytes)
         self._responder = Responder(me, table, shuffler)
+        self.index = index if index is not None else LocalIndex(now)
+        answers = IndexAnswers(me.kad_id, self.index, shuffler)
         self._learning = Learning(me, table, self._handshake)
         self._maintenance = Maintenance(me, table, seeds, self._handshake, shuffler, randbytes, profile.upkeep_mix)
         self._upkeep = JitterSampler(profile.upkeep.base, profile.upkeep.jitter, substream_seed(seed, b"upkeep"))
@@ -136,9 +142,16 @@ class NodeCore:
             messages.HelloReq: h.hello_req,
             messages.BootstrapReq: r.bootstrap_req,
             messages.KademliaReq: r.kademlia_req,
-            messages.SearchKeyReq: r.search_req,
-            messages.SearchSourceReq: r.search_req,
-            messages.SearchNotesReq: r.search_req,
+            messages.SearchKeyReq: answers.search_key_req,
+            messages.SearchSourceReq: answers.search_source_req,
+            messages.SearchNotesReq: answers.search_notes_req,
+            messages.PublishKeyReq: answers.publish_key_req,
+            messages.PublishSourceReq: answers.publish_source_req,
+            messages.PublishNotesReq: answers.publish_notes_req,
+            kad1.Kad1SearchReq: answers.kad1_search_req,
+            kad1.Kad1SearchNotesReq: answers.kad1_search_notes_req,
+            kad1.Kad1PublishReq: answers.kad1_publish_req,
+            kad1.Kad1PublishNotesReq: answers.kad1_publish_notes_req,
             kad1.Kad1HelloReq: h.kad1_hello_req,
             kad1.Kad1BootstrapReq: r.kad1_bootstrap_req,
             kad1.Kad1Req: r.kad1_req,
@@ -168,7 +181,7 @@ class NodeCore:
     @property
     def next_tick(self) -> float:
         """When the core wants ``tick`` called next: the next upkeep request, lookup slot or lookup step."""
-        return min(self._next_upkeep, self._lookups.next_deadline)
+        return min(self._next_upkeep, self._lookups.next_deadline, self.index.next_clean)
 
     # --- inbound ---------------------------------------------------------------------------------------------------
 
@@ -269,6 +282,11 @@ class NodeCore:
             except Exception:
                 self.counters.faults += 1
                 log.debug("fault during upkeep", exc_info=True)
+        try:
+            self.index.clean(now)  # iMule's half-hourly clean, also on a node nobody searches
+        except Exception:
+            self.counters.faults += 1
+            log.debug("fault while cleaning the index", exc_info=True)
         try:
             lookups = self._sealed(self._lookups.tick(now), now)
             self.counters.lookup_requests += len(lookups)

@@ -30,8 +30,8 @@ from mule._core.shuffle import Shuffler
 from mule.contract import Kind
 from mule.index import LocalIndex
 from mule.index.entries import KeywordEntry, SourceEntry
-from mule.index.limits import KEYWORD_LIFETIME, SOURCE_LIFETIME
-from mule.index.match import prepare
+from mule.index.limits import EVALUATED_TREE_BYTES, KEYWORD_LIFETIME, SEARCH_WORK, SOURCE_LIFETIME
+from mule.index.match import prepare, term_count
 from mule.kad import kad1, messages
 from mule.kad.destination import hash_code
 from mule.kad.envelope import MAX_PAYLOAD
@@ -194,10 +194,15 @@ class IndexAnswers:
     def _keywords(
         self, target: int, expression: Expr | ReceivedExpression | None, start: int, now: float
     ) -> list[KeywordEntry]:
+        # Bound the work one request can cause (docs/index.md): a huge tree matches nothing (it is never even
+        # built), and the entries looked at shrink as the tree grows.
         if isinstance(expression, ReceivedExpression):
+            if len(expression.wire) > EVALUATED_TREE_BYTES:
+                return []
             expression = expression.tree
+        terms = 0 if expression is None else term_count(expression)
         term = None if expression is None else prepare(expression)
-        found = self._index.keywords.search(target, term, start, now)
+        found = self._index.keywords.search(target, term, start, now, max_scanned=SEARCH_WORK // (terms + 1))
         self._index.clean(now)  # iMule cleans after answering a keyword or source search
         return found
 

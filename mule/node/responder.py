@@ -64,12 +64,6 @@ class Responder:
             return []
         return [Outbound(inbound.source, kad1.Kad1Res(message.target, tuple(map(as_kad1, found))), Kind.RESPONSE)]
 
-    def search_req(self, inbound: Inbound) -> list[Outbound]:
-        # iMule always answers a Kad2 search, even with no results. mule keeps no index yet, so it has none.
-        target: int = inbound.message.target  # type: ignore[attr-defined]
-        reply = messages.SearchRes(self._me.kad_id, target, ())
-        return [Outbound(inbound.source, reply, Kind.RESPONSE, receiver_key=inbound.sender_key)]
-
     def _closest(
         self, source: bytes, req_type: int, target: int, receiver_id: int, cap: int
     ) -> list[TableContact] | None:

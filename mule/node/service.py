@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
 from mule.contract import PROFILE_V3, Profile
+from mule.index import LocalIndex
+from mule.index.persist import restore, save
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
 from mule.kad.files.nodes_dat import NodeEntry, load_or_seed, write_nodes_dat
@@ -98,6 +101,9 @@ class NodeService:
         now = self._clock.now()
         table = RoutingTable(self.kad_id, now, Shuffler(substream_seed(self._seed, b"routing")))
         seeds = self._load_seeds(table, now)
+        index = LocalIndex(now)
+        for note in restore(index, self._data_dir, self.kad_id, now, time.time()):
+            log.warning("%s", note)
         me = OwnContact(self.kad_id, self._transport.local_destination, self._transport.stream_destination)
         self.core = NodeCore(
             me,
@@ -111,6 +117,7 @@ class NodeService:
             seed=self._seed,
             start_lookup=self.shaper.start_lookup,
             start_publish=self.shaper.start_publish,
+            index=index,
         )
         self._receiving = asyncio.create_task(self._receive_loop(), name="mule-receive")
         self._arm_tick()
@@ -132,6 +139,7 @@ class NodeService:
             self._receiving.cancel()
             await asyncio.gather(self._receiving, return_exceptions=True)
         self._save_nodes()
+        self._save_index()
         self.shaper.close()
         await self._transport.close()
         log.info("node stopped: %s", self.status())
@@ -300,6 +308,10 @@ class NodeService:
                 key = entry.udp_key if entry.udp_key_ip == own_hash else 0
                 table.add(contact.kad_id, contact.udp_dest, contact.version, now, verified=entry.verified, udp_key=key)
         return [entry.contact for entry in entries]
+
+    def _save_index(self) -> None:
+        if self.core is not None:
+            save(self.core.index, self._data_dir, self.kad_id, self._clock.now(), time.time())
 
     def _save_nodes(self) -> None:
         if self.core is None:

@@ -119,8 +119,12 @@ def test_a_loaded_keyword_store_backs_off_for_a_week_times_the_load() -> None:
     world.publish_load = 60
     handle = world.core.publish_keyword("moon", [FILE])
     world.run(900)
-    assert handle.state is State.QUEUED and all(r.load == 60 for r in handle.results)
-    assert handle.not_before > world.now + 7 * 86400 * 0.6 - 900
+    # Our own node takes the first store (iMule asks itself first) and reports a new keyword's load of 1.
+    peers = [r for r in handle.results if r.destination != world.core.me.udp_dest]
+    assert handle.state is State.QUEUED and peers and all(r.load == 60 for r in peers)
+    mean_load = sum(r.load for r in handle.results) / len(handle.results)  # ours (1) and the peers' (60)
+    # iMule averages the loads as an integer and backs off from when the store ended (within the 900 s run).
+    assert mean_load > 50 and handle.not_before > 7 * 86400 * (int(mean_load) - 1) / 100
     assert world.stored.keywords[keyword_id("moon")]
 
 

@@ -259,21 +259,3 @@ def test_kad1_req_iMule_ignores_gets_no_reply(request_: kad1.Kad1Req):
 
 
 # --- SEARCH_* ------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "request_",
-    [
-        messages.SearchKeyReq(kad_id(5)),
-        messages.SearchSourceReq(kad_id(5), 0, 1000),
-        messages.SearchNotesReq(kad_id(5), 1000),
-    ],
-)
-def test_kad2_searches_are_answered_with_an_empty_search_res_naming_us(request_: messages.Message):
-    """Process2Search*Request -> SendResults: iMule always answers a Kad2 search (our ID, the target, 0 results),
-    keyed by the sender key."""
-    responder, _ = make(5)
-    reply = only(responder.search_req(inbound(PEER, request_, sender_key=PEER_KEY)))
-    assert reply.message == messages.SearchRes(ME.kad_id, kad_id(5), ())
-    assert (reply.destination, reply.kind, reply.crypt_id, reply.receiver_key) == (PEER, Kind.RESPONSE, 0, PEER_KEY)
-    assert on_the_wire(reply)[1] == reply.message
