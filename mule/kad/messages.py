@@ -17,7 +17,7 @@ from mule.kad.contact import (
 )
 from mule.kad.errors import MalformedPacket
 from mule.kad.message import Entries, Message, read_entries, write_entries
-from mule.kad.opcodes import Op
+from mule.kad.opcodes import KAD_VERSION, Op
 from mule.kad.search_expr import Expr, ReceivedExpression, read_search_tree, write_expr
 from mule.kad.tags import Tag, TagSerials, read_tag_list, write_tag_list
 
@@ -26,9 +26,7 @@ _POSITION_MASK = 0x7FFF
 
 
 def _contact_list(w: Writer, contacts: tuple[Contact, ...], count_size: int) -> None:
-    (w.u8 if count_size == 1 else w.u16)(len(contacts))
-    for contact in contacts:
-        write_contact(w, contact)
+    w.contacts(contacts, count_size, KAD_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
