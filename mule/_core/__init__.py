@@ -38,6 +38,7 @@ _EXPORTS = {
     "closest_k": "_kadid",
     "Reader": "_framing",
     "Writer": "_framing",
+    "build": "_framing",
     "JitterSampler": "_jitter",
     "md4": "_md4",
 }
@@ -114,6 +115,7 @@ __all__ = [
     "JitterSampler",
     "Reader",
     "Writer",
+    "build",
     "closest_k",
     "common_prefix_length",
     "compare_distance",

@@ -27,6 +27,19 @@ cdef object _new = object.__new__
 cdef bytes _NULL_CERT = b"\x00\x00\x00"
 
 
+def build(type cls, *fields):
+    """``cls(*fields)`` for a slotted frozen dataclass given every field: the same object without the cost of its
+    ``__init__`` (which only sets the fields); with fewer fields (defaults) it is ``cls(*fields)``."""
+    cdef tuple names = cls.__match_args__
+    cdef Py_ssize_t i, n = len(names)
+    if len(fields) != n:
+        return cls(*fields)
+    obj = _new(cls)
+    for i in range(n):
+        PyObject_GenericSetAttr(obj, names[i], fields[i])
+    return obj
+
+
 cdef inline object _make2(type cls, object a, object b):
     """``cls(a, b)`` for a slotted (frozen) dataclass, without the cost of its ``__init__``: the same fields set."""
     cdef tuple names = cls.__match_args__

@@ -41,6 +41,11 @@ _KAD2_CONTACT_LEN = 1 + 16 + _DEST_LEN
 _MAX_TAGS = 0xFF
 
 
+def build(cls: type, *fields: Any) -> Any:
+    """``cls(*fields)`` for a slotted frozen dataclass given every field (the compiled twin skips its ``__init__``)."""
+    return cls(*fields)
+
+
 class Reader:
     __slots__ = ("_data", "_offset")
 

@@ -113,7 +113,12 @@ def measure(built: Case, rounds: int) -> dict[str, Any]:
             "ratio_q3": _quantile(ratios, 0.75),
             "batch": sizes[name],
         }
-    return {"title": built.title, "baseline": built.baseline, "rows": rows, "notes": built.notes}
+    return {"title": built.title, "baseline": built.baseline, "rows": rows, "notes": _notes(built)}
+
+
+def _notes(built: Case) -> dict[str, Any]:
+    """The case's notes, those given as functions read after the measurement (counters the rounds moved)."""
+    return {key: value() if callable(value) else value for key, value in built.notes.items()}
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -121,13 +126,17 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _child(name: str, quick: bool, rounds: int) -> None:
-    if BENCH_DIR.is_dir():
+def _load_cases() -> None:
+    """Register every case (the baselines come from the source tree's bench/ folder when there is one)."""
+    if BENCH_DIR.is_dir() and str(BENCH_DIR) not in sys.path:
         sys.path.insert(0, str(BENCH_DIR))
-    from mule.bench import micro_cases  # noqa: F401  (registers the cases)
+    from mule.bench import micro_cases, micro_flood  # noqa: F401
 
+
+def _child(name: str, quick: bool, rounds: int) -> None:
+    _load_cases()
     built = CASES[name](quick)
-    result = measure(built, rounds) if built.contenders else {"title": built.title, "rows": {}, "notes": built.notes}
+    result = measure(built, rounds) if built.contenders else {"title": built.title, "rows": {}, "notes": _notes(built)}
     json.dump(result, sys.stdout)
 
 
@@ -205,10 +214,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
 
 
 def _handle(args: argparse.Namespace) -> int:
-    if BENCH_DIR.is_dir():
-        sys.path.insert(0, str(BENCH_DIR))
-    from mule.bench import micro_cases  # noqa: F401  (registers the cases)
-
+    _load_cases()
     names = args.cases or list(CASES)
     unknown = [name for name in names if name not in CASES]
     if unknown:

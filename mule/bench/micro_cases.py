@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - exercised only from an installed wheel
     baselines = None
 
 CODEC_MODULES = ("codec", "contact", "message", "messages", "tags", "kad1", "search_expr")
-CORE_NAMES = ("Reader", "Writer")
+CORE_NAMES = ("Reader", "Writer", "build")
 
 
 def _twins() -> dict[str, dict[str, ModuleType]]:
@@ -33,7 +33,7 @@ def _twins() -> dict[str, dict[str, ModuleType]]:
 
 
 def _on_twin(modules: dict[str, ModuleType], call: Callable[[], object]) -> Callable[[], object]:
-    """``call`` with the codec bound to one core twin (the codec reaches the core only through Reader and Writer)."""
+    """``call`` with the codec bound to one core twin (the codec reaches the core only through these names)."""
     codec_modules = [importlib.import_module(f"mule.kad.{name}") for name in CODEC_MODULES]
     bindings = [(m, name, getattr(modules["_framing"], name)) for m in codec_modules for name in CORE_NAMES]
     bindings = [(m, name, value) for m, name, value in bindings if hasattr(m, name)]
