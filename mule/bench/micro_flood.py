@@ -4,7 +4,9 @@
   a mix of valid, over-cap, unknown, malformed and unaddressable traffic, most of it refused by the gate.
 - ``flood_knee``: a node on the memory transport under uvloop, flooded at rising rates while a probe peer's
   KADEMLIA2_REQs are timed; per rate: datagrams ingested per second, release lateness p99, probe reply p50/p99, and
-  the most datagrams sent in any window of the global cap (which must stay within it).
+  the most datagrams sent in any window of the global cap (which must stay within it). Flood and probe requests
+  are handed to the core as the receive loop hands them (the peers here send nothing themselves: only a shaper
+  may reach a transport's sender); the node's answers leave through its shaper and the memory transport.
 """
 
 from __future__ import annotations
@@ -141,7 +143,6 @@ async def _knee_step(rate: int, seconds: float, seed: bytes) -> dict[str, float]
     probes = [hub.endpoint() for _ in range(48)]  # each under its 30-a-minute KADEMLIA2_REQ allowance
     for probe in probes:
         await probe.open()
-    probe_sends = {p.local_destination: p.claim_sender() for p in probes}
     asked: dict[bytes, float] = {}
     replies: list[float] = []
     received = 0
@@ -153,11 +154,6 @@ async def _knee_step(rate: int, seconds: float, seed: bytes) -> dict[str, float]
         for send in node.receive(source, payload, clock.now()):
             shaper.submit(send.destination, send.payload, send.kind)
 
-    async def serve() -> None:  # the node's receive loop, as NodeService runs it
-        while True:
-            datagram = await node_end.receive()
-            deliver(datagram.source, datagram.payload)
-
     async def probe_replies(probe: object) -> None:
         while True:
             await probe.receive()
@@ -165,7 +161,7 @@ async def _knee_step(rate: int, seconds: float, seed: bytes) -> dict[str, float]
             if start is not None:
                 replies.append(time.monotonic() - start)
 
-    tasks = [loop.create_task(serve())] + [loop.create_task(probe_replies(p)) for p in probes]
+    tasks = [loop.create_task(probe_replies(p)) for p in probes]
     request = messages.KademliaReq(RequestType.FIND_NODE, rng.getrandbits(128), node.me.kad_id, 1).encode()
     tick = 0.002
     per_tick = round(rate * tick)
@@ -175,11 +171,11 @@ async def _knee_step(rate: int, seconds: float, seed: bytes) -> dict[str, float]
     while (now := time.monotonic()) - start < seconds:
         for i in range(per_tick):
             source, payload = traffic[(step * per_tick + i) % len(traffic)]
-            deliver(source, payload)  # straight into the core: the flood is what the receive loop hands it
+            deliver(source, payload)
         if step % 25 == 0:  # a probe request every 50 ms, from the next probe peer
             probe = probes[(step // 25) % len(probes)]
             asked[probe.local_destination] = now
-            probe_sends[probe.local_destination](node_end.local_destination, request)
+            deliver(probe.local_destination, request)
         step += 1
         await asyncio.sleep(max(0.0, start + step * tick - time.monotonic()))
     elapsed = time.monotonic() - start
