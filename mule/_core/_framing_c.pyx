@@ -7,11 +7,55 @@ C loops here: they build no objects, so a hostile datagram costs one linear scan
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject_GenericSetAttr
+from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
+import struct
+
+from mule._core.kadrules import contact_problem, is_imule_destination
 from mule._core.errors import FramingError
+
+cdef extern from "Python.h":
+    object _PyLong_FromByteArray(const unsigned char* bytes, size_t n, int little_endian, int is_signed)
+    double PyFloat_Unpack4(const char* p, int le) except? -1.0
+
+_FLOAT = struct.Struct("<f")
+cdef object _new = object.__new__
+cdef bytes _NULL_CERT = b"\x00\x00\x00"
+
+
+def build(type cls, *fields):
+    """``cls(*fields)`` for a slotted frozen dataclass given every field: the same object without the cost of its
+    ``__init__`` (which only sets the fields); with fewer fields (defaults) it is ``cls(*fields)``."""
+    cdef tuple names = cls.__match_args__
+    cdef Py_ssize_t i, n = len(names)
+    if len(fields) != n:
+        return cls(*fields)
+    obj = _new(cls)
+    for i in range(n):
+        PyObject_GenericSetAttr(obj, names[i], fields[i])
+    return obj
+
+
+cdef inline object _make2(type cls, object a, object b):
+    """``cls(a, b)`` for a slotted (frozen) dataclass, without the cost of its ``__init__``: the same fields set."""
+    cdef tuple names = cls.__match_args__
+    obj = _new(cls)
+    PyObject_GenericSetAttr(obj, names[0], a)
+    PyObject_GenericSetAttr(obj, names[1], b)
+    return obj
+
+
+cdef inline object _make3(type cls, object a, object b, object c):
+    cdef tuple names = cls.__match_args__
+    obj = _new(cls)
+    PyObject_GenericSetAttr(obj, names[0], a)
+    PyObject_GenericSetAttr(obj, names[1], b)
+    PyObject_GenericSetAttr(obj, names[2], c)
+    return obj
 
 _ID_LIMIT = 1 << 128
 _U64 = (1 << 64) - 1
@@ -33,6 +77,8 @@ cdef enum:
     TAG_UINT64UINT64 = 0x28
     TAG_UINT64 = 0x29
     DEST_LEN = 387
+    KAD2_CONTACT_LEN = 404
+    MAX_TAGS = 0xFF
     CERTIFICATE_AT = 384
     TREE_BOOLEAN = 0x00
     TREE_KEYWORD = 0x01
@@ -104,10 +150,16 @@ cdef class Reader:
         return self._le(self._take(8), 8)
 
     def uint128(self):
-        cdef Py_ssize_t start = self._take(16)
-        cdef uint64_t hi = (self._le(start, 4) << 32) | self._le(start + 4, 4)
-        cdef uint64_t lo = (self._le(start + 8, 4) << 32) | self._le(start + 12, 4)
-        return (<object>hi << 64) | <object>lo
+        return self._uint128()
+
+    cdef inline object _uint128(self):
+        """Four little-endian u32 words, most significant first: reordered into one little-endian 128-bit int."""
+        cdef const unsigned char* p = self._p + self._take(16)
+        cdef unsigned char le[16]
+        cdef int w
+        for w in range(4):
+            memcpy(le + 4 * w, p + 4 * (3 - w), 4)
+        return _PyLong_FromByteArray(le, 16, 1, 0)
 
     def raw(self, Py_ssize_t n):
         cdef Py_ssize_t start = self._take(n)
@@ -140,6 +192,127 @@ cdef class Reader:
             self._take(16)
             self._skip_tag_list()
         return PyBytes_FromStringAndSize(<const char*>self._p + start, self._offset - start)
+
+    def contacts(self, Py_ssize_t count, type cls, int max_version):
+        """``count`` Kad2 contacts built as ``cls(version, kad_id, dest)`` (see the pure twin)."""
+        if count * KAD2_CONTACT_LEN > self._size - self._offset:
+            raise FramingError(f"{count} contacts do not fit {self._size - self._offset} bytes")
+        cdef list out = []
+        cdef Py_ssize_t i, at
+        cdef int version
+        for i in range(count):
+            version = self._p[self._take(1)]
+            kad_id = self._uint128()
+            at = self._take(DEST_LEN)
+            dest = PyBytes_FromStringAndSize(<const char*>self._p + at, DEST_LEN)
+            if version > max_version or not kad_id or memcmp(self._p + at + CERTIFICATE_AT, "\0\0\0", 3):
+                raise FramingError(contact_problem(version, kad_id, dest, max_version))
+            out.append(_make3(cls, version, kad_id, dest))
+        return tuple(out)
+
+    def tag_list(self, kinds):
+        """One tag list, checked whole, then built with ``kinds`` (see the pure twin)."""
+        cdef Py_ssize_t start = self._offset
+        self._skip_tag_list()
+        self._offset = start
+        return self._build_tag_list(tuple(kinds))
+
+    def build_tag_list(self, kinds):
+        """The tags of a list already checked by ``skip_tag_list``."""
+        return self._build_tag_list(tuple(kinds))
+
+    def entries(self, type entry, kinds):
+        """A u16 count of ``entry(kad_id, tags)`` from entries already checked by ``skip_entries``."""
+        cdef tuple kind_tuple = tuple(kinds)
+        cdef Py_ssize_t count = self._le(self._take(2), 2)
+        cdef list out = []
+        cdef Py_ssize_t i
+        for i in range(count):
+            kad_id = self._uint128()
+            out.append(_make2(entry, kad_id, self._build_tag_list(kind_tuple)))
+        return tuple(out)
+
+    def int_tag_value(self):
+        """The name and value of one tag that must be an integer."""
+        cdef int tag_type, name
+        tag_type, name = self._tag_name()
+        cdef int size = _int_tag_size(tag_type)
+        if size < 0:
+            raise FramingError(f"integer tag expected, found type 0x{tag_type:02x}")
+        return name, self._le(self._take(size), size)
+
+    cdef tuple _tag_name(self):
+        cdef int tag_type = self._p[self._take(1)]
+        cdef int name
+        if tag_type & 0x80:
+            tag_type &= 0x7F
+            name = self._p[self._take(1)]
+        elif self._le(self._take(2), 2) == 1:
+            name = self._p[self._take(1)]
+        else:
+            name = 0
+        self._take(4)  # the debug serial
+        return tag_type, name
+
+    cdef tuple _build_tag_list(self, tuple kinds):
+        cdef int count = self._p[self._take(1)]
+        cdef list out = []
+        cdef int i
+        for i in range(count):
+            tag = self._build_tag(kinds)
+            if tag is not None:
+                out.append(tag)
+        return tuple(out)
+
+    cdef object _build_tag(self, tuple kinds):
+        cdef int tag_type, name, size
+        cdef Py_ssize_t at, length
+        tag_type, name = self._tag_name()
+        size = _int_tag_size(tag_type)
+        if size >= 0:
+            return _make2(kinds[0], name, self._le(self._take(size), size))
+        if TAG_STR1 <= tag_type <= TAG_STR16:
+            length = tag_type - TAG_STR1 + 1
+            return _make2(kinds[1], name, self._text(self._take(length), length))
+        if tag_type == TAG_STRING:
+            length = self._le(self._take(2), 2)
+            return _make2(kinds[1], name, self._text(self._take(length), length))
+        if tag_type == TAG_HASH16:
+            at = self._take(16)
+            return _make2(kinds[2], name, PyBytes_FromStringAndSize(<const char*>self._p + at, 16))
+        if tag_type == TAG_FLOAT32:
+            return _make2(kinds[3], name, PyFloat_Unpack4(<const char*>self._p + self._take(4), 1))
+        if tag_type == TAG_BOOL:
+            return _make2(kinds[4], name, self._p[self._take(1)])
+        if tag_type == TAG_BLOB:
+            length = <Py_ssize_t>self._le(self._take(4), 4)
+            at = self._take(length)
+            return _make2(kinds[5], name, PyBytes_FromStringAndSize(<const char*>self._p + at, length))
+        if tag_type == TAG_ADDRESS:
+            at = self._take(DEST_LEN)
+            if memcmp(self._p + at + CERTIFICATE_AT, "\0\0\0", 3):
+                raise FramingError("destination without a null certificate")
+            return _make2(kinds[6], name, PyBytes_FromStringAndSize(<const char*>self._p + at, DEST_LEN))
+        if tag_type == TAG_UINT64UINT64:
+            first = self.int_tag_value()[1]
+            return _make3(kinds[7], name, first, self.int_tag_value()[1])
+        if tag_type == TAG_BOOLARRAY:
+            # iMule seeks (n+7)/8 bytes on, past the end if need be: every later read then fails.
+            length = (self._le(self._take(2), 2) + 7) // 8
+            self._take(min(length, self._size - self._offset))
+            return None
+        raise FramingError(f"tag type 0x{tag_type:02x} iMule does not read")
+
+    cdef object _text(self, Py_ssize_t at, Py_ssize_t length):
+        """iMule's strings: UTF-8 (a BOM tolerated), else Latin-1."""
+        cdef const char* p = <const char*>self._p + at
+        if length >= 3 and memcmp(p, "\xef\xbb\xbf", 3) == 0:
+            p += 3
+            length -= 3
+        try:
+            return PyUnicode_DecodeUTF8(p, length, NULL)
+        except UnicodeDecodeError:
+            return PyUnicode_DecodeLatin1(p, length, NULL)
 
     def skip_search_tree(self, int max_depth):
         """Check one prefix-encoded search-expression tree of at most ``max_depth`` levels; returns its bytes."""
@@ -264,7 +437,7 @@ cdef class Writer:
         self._len += n
         return grown
 
-    cdef _int(self, value, int size):
+    cdef int _int(self, value, int size) except -1:
         if not isinstance(value, int) or value < 0 or value >> (8 * size):
             raise FramingError(f"{value!r} does not fit {size} bytes")
         cdef uint64_t v = value
@@ -272,6 +445,7 @@ cdef class Writer:
         cdef int i
         for i in range(size):
             out[i] = (v >> (8 * i)) & 0xFF
+        return 0
 
     cdef _bytes(self, data):
         cdef bytes chunk = data if type(data) is bytes else bytes(data)
@@ -291,20 +465,7 @@ cdef class Writer:
         self._int(value, 8)
 
     def uint128(self, value):
-        if not isinstance(value, int) or not 0 <= value < _ID_LIMIT:
-            raise FramingError("kad id out of range")
-        cdef uint64_t hi = value >> 64
-        cdef uint64_t lo = value & _U64
-        cdef uint64_t words[4]
-        words[0] = hi >> 32
-        words[1] = hi & 0xFFFFFFFF
-        words[2] = lo >> 32
-        words[3] = lo & 0xFFFFFFFF
-        cdef unsigned char* out = self._grow(16)
-        cdef int w, b
-        for w in range(4):
-            for b in range(4):
-                out[4 * w + b] = (words[w] >> (8 * b)) & 0xFF
+        self._id(value)
 
     def raw(self, data):
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -320,6 +481,113 @@ cdef class Writer:
             raise FramingError("string longer than 65535 bytes")
         self._int(len(chunk), 2)
         self._bytes(chunk)
+
+    cdef inline void _u32_at(self, unsigned char* out, uint64_t v) noexcept:
+        out[0] = v & 0xFF
+        out[1] = (v >> 8) & 0xFF
+        out[2] = (v >> 16) & 0xFF
+        out[3] = (v >> 24) & 0xFF
+
+    cdef int _id(self, value) except -1:
+        if not isinstance(value, int) or not 0 <= value < _ID_LIMIT:
+            raise FramingError("kad id out of range")
+        cdef uint64_t hi = value >> 64
+        cdef uint64_t lo = value & _U64
+        cdef unsigned char* out = self._grow(16)
+        self._u32_at(out, hi >> 32)
+        self._u32_at(out + 4, hi & 0xFFFFFFFF)
+        self._u32_at(out + 8, lo >> 32)
+        self._u32_at(out + 12, lo & 0xFFFFFFFF)
+        return 0
+
+    def contacts(self, contacts, int count_size, int max_version):
+        """A u8 (``count_size`` 1) or u16 count, then each Kad2 contact (see the pure twin)."""
+        self._int(len(contacts), count_size)
+        for contact in contacts:
+            self.contact(contact, max_version)
+
+    def contact(self, contact, int max_version):
+        version, kad_id, dest = contact.version, contact.kad_id, contact.udp_dest
+        problem = contact_problem(version, kad_id, dest, max_version)
+        if problem:
+            raise FramingError(problem)
+        self._int(version, 1)
+        self._id(kad_id)
+        self.raw(dest)
+
+    def tag_list(self, tags, serials, kinds):
+        """A u8 count, then each tag as iMule writes it, numbered by ``serials.take()``."""
+        if len(tags) > MAX_TAGS:
+            raise FramingError(f"a tag list holds at most {MAX_TAGS} tags")
+        self._int(len(tags), 1)
+        cdef tuple kind_tuple = tuple(kinds)
+        for tag in tags:
+            self._tag(tag, serials, kind_tuple)
+
+    def tag(self, tag, serials, kinds):
+        """One tag (see the pure twin)."""
+        self._tag(tag, serials, tuple(kinds))
+
+    cdef int _tag_header(self, int tag_type, name, serials) except -1:
+        self._int(tag_type | 0x80, 1)
+        self._int(name, 1)
+        self._int(serials.take(), 4)
+        return 0
+
+    cdef int _int_tag(self, name, value, serials) except -1:
+        if value <= 0xFF:
+            self._tag_header(TAG_UINT8, name, serials)
+            self._int(value, 1)
+        elif value <= 0xFFFF:
+            self._tag_header(TAG_UINT16, name, serials)
+            self._int(value, 2)
+        elif value <= 0xFFFFFFFF:
+            self._tag_header(TAG_UINT32, name, serials)
+            self._int(value, 4)
+        else:
+            self._tag_header(TAG_UINT64, name, serials)
+            self._int(value, 8)
+        return 0
+
+    cdef int _tag(self, tag, serials, tuple kinds) except -1:
+        cdef bytes data
+        if isinstance(tag, kinds[0]):
+            self._int_tag(tag.name, tag.value, serials)
+        elif isinstance(tag, kinds[1]):
+            data = tag.value.encode("utf-8")
+            if 1 <= len(data) <= 16:
+                self._tag_header(TAG_STR1 + len(data) - 1, tag.name, serials)
+                self._bytes(data)
+            else:
+                self._tag_header(TAG_STRING, tag.name, serials)
+                self.string(data)
+        elif isinstance(tag, kinds[2]):
+            if len(tag.value) != 16:
+                raise FramingError("a hash tag holds 16 bytes")
+            self._tag_header(TAG_HASH16, tag.name, serials)
+            self.raw(tag.value)
+        elif isinstance(tag, kinds[3]):
+            self._tag_header(TAG_FLOAT32, tag.name, serials)
+            self.raw(_FLOAT.pack(tag.value))
+        elif isinstance(tag, kinds[4]):
+            self._tag_header(TAG_BOOL, tag.name, serials)
+            self._int(tag.value, 1)
+        elif isinstance(tag, kinds[5]):
+            self._tag_header(TAG_BLOB, tag.name, serials)
+            self._int(len(tag.value), 4)
+            self.raw(tag.value)
+        elif isinstance(tag, kinds[6]):
+            if not is_imule_destination(tag.value):
+                raise FramingError("an address tag holds a 387-byte destination with a null certificate")
+            self._tag_header(TAG_ADDRESS, tag.name, serials)
+            self.raw(tag.value)
+        elif isinstance(tag, kinds[7]):
+            self._tag_header(TAG_UINT64UINT64, tag.name, serials)
+            self._int_tag(tag.name, tag.first, serials)
+            self._int_tag(tag.name, tag.last, serials)
+        else:
+            raise TypeError(f"not a tag: {tag!r}")
+        return 0
 
     def getvalue(self):
         return PyBytes_FromStringAndSize(<const char*>self._buf, self._len)

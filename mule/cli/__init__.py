@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "handler", None) is None:
             parser.print_help()
             return Exit.OK
-        if args.command not in ("run", "selftest"):  # those two configure logging from their settings
+        # run and selftest configure logging from their settings; version logs nothing (and starts fast)
+        if args.command not in ("run", "selftest", "version"):
             from mule.cli.common import configure_default_logging
 
             configure_default_logging(args)

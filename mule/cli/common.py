@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from mule.cli.exits import CommandError, Exit
-from mule.cli.logs import configure_logging
 from mule.config.settings import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
 from mule.node.config import ConfigError
 
@@ -48,6 +47,8 @@ def log_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def settings_for(args: argparse.Namespace, overrides: Mapping[str, Any] = {}) -> Settings:
     """The settings for a command (config file, then flags), with logging configured from them."""
+    from mule.cli.logs import configure_logging  # logging.handlers and json: only for commands that log
+
     flags = {key: value for key, value in overrides.items() if value is not None} | log_overrides(args)
     try:
         settings = load_settings(getattr(args, "config", None), flags)
@@ -60,5 +61,7 @@ def settings_for(args: argparse.Namespace, overrides: Mapping[str, Any] = {}) ->
 
 def configure_default_logging(args: argparse.Namespace) -> None:
     """Logging for commands that read no config file: flags only."""
+    from mule.cli.logs import configure_logging
+
     overrides = log_overrides(args)
     configure_logging(overrides.get("log.level", "info"), overrides.get("log.format", "text"), None)

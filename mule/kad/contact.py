@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mule._core import Reader, Writer
+from mule._core import Reader, Writer, kadrules
 from mule.kad.destination import DEST_LEN, hash_code, is_imule_destination
 from mule.kad.errors import MalformedPacket
 from mule.kad.opcodes import KAD_VERSION
@@ -53,13 +53,7 @@ class Kad1Contact:
 
 def contact_problem(version: int, kad_id: int, dest: bytes) -> str | None:
     """Why iMule's contact parser would throw on these fields, or ``None`` if it accepts them."""
-    if version > KAD_VERSION:
-        return f"contact version {version} above {KAD_VERSION}"
-    if not kad_id:
-        return "contact with an all-zero Kad ID"
-    if not is_imule_destination(dest):
-        return "destination without a null certificate"
-    return None
+    return kadrules.contact_problem(version, kad_id, dest, KAD_VERSION)
 
 
 def write_dest(w: Writer, dest: bytes) -> None:
@@ -76,27 +70,16 @@ def read_dest(r: Reader) -> bytes:
 
 
 def write_contact(w: Writer, contact: Contact) -> None:
-    problem = contact_problem(contact.version, contact.kad_id, contact.udp_dest)
-    if problem:
-        raise ValueError(problem)
-    w.u8(contact.version)
-    w.uint128(contact.kad_id)
-    w.raw(contact.udp_dest)
+    w.contact(contact, KAD_VERSION)
 
 
 def read_contact(r: Reader) -> Contact:
-    contact = Contact(r.u8(), r.uint128(), r.raw(DEST_LEN))
-    problem = contact_problem(contact.version, contact.kad_id, contact.udp_dest)
-    if problem:
-        raise MalformedPacket(problem)
-    return contact
+    return r.contacts(1, Contact, KAD_VERSION)[0]
 
 
 def read_contacts(r: Reader, count: int) -> tuple[Contact, ...]:
     """``count`` Kad2 contacts, refused before any allocation if the bytes left cannot hold them."""
-    if count * KAD2_CONTACT_LEN > r.remaining():
-        raise MalformedPacket(f"{count} contacts do not fit {r.remaining()} bytes")
-    return tuple([read_contact(r) for _ in range(count)])
+    return r.contacts(count, Contact, KAD_VERSION)
 
 
 def write_kad1_contact(w: Writer, contact: Kad1Contact) -> None:

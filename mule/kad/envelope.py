@@ -12,6 +12,9 @@ MAX_PAYLOAD = MAX_DATAGRAM - 2  # UDPPacketMaxDataSize
 PACK_THRESHOLD = 200  # payloads above this are offered to zlib
 _PACK_LEVEL = 9  # Z_BEST_COMPRESSION
 _HEADER = 2
+_KAD, _KAD_PACKED = int(Protocol.KAD), int(Protocol.KAD_PACKED)  # plain ints: no enum lookups per datagram
+_PLAIN = tuple(bytes((_KAD, opcode)) for opcode in range(256))
+_PACKED = tuple(bytes((_KAD_PACKED, opcode)) for opcode in range(256))
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
@@ -21,11 +24,11 @@ def frame(opcode: int, payload: bytes) -> bytes:
     whatever the ratio: a payload that shrinks more than about 10:1 goes out packed although an iMule (or
     mule) receiver cannot inflate it into its buffer (``inflate_limit``) and drops it.
     """
-    datagram = bytes((Protocol.KAD, opcode)) + payload
+    datagram = _PLAIN[opcode] + payload
     if len(payload) > PACK_THRESHOLD:
         packed = zlib.compress(payload, _PACK_LEVEL)
         if len(packed) < len(payload):
-            datagram = bytes((Protocol.KAD_PACKED, opcode)) + packed
+            datagram = _PACKED[opcode] + packed
     if len(datagram) > MAX_DATAGRAM:
         raise PacketTooLarge(f"datagram of {len(datagram)} bytes exceeds {MAX_DATAGRAM}")
     return datagram
@@ -42,7 +45,7 @@ def peek_opcode(datagram: bytes) -> int | None:
     ``None`` for anything shorter than the header or with another protocol byte. The node charges its
     flood limits with this before it pays for ``decode``.
     """
-    if len(datagram) < _HEADER or datagram[0] not in (Protocol.KAD, Protocol.KAD_PACKED):
+    if len(datagram) < _HEADER or datagram[0] not in (_KAD, _KAD_PACKED):
         return None
     return datagram[1]
 
@@ -53,14 +56,15 @@ def unframe(datagram: bytes) -> tuple[int, bytes]:
     A packed payload is accepted exactly when zlib's ``uncompress`` succeeds in iMule's buffer: a complete
     stream (bytes after its end are ignored) of at most ``inflate_limit`` bytes (``ClientUDPSocket.cpp``).
     """
-    if len(datagram) < _HEADER:
+    size = len(datagram)
+    if size < _HEADER:
         raise MalformedPacket("datagram shorter than its header")
-    if len(datagram) > MAX_DATAGRAM:
+    if size > MAX_DATAGRAM:
         raise MalformedPacket("datagram larger than one SAM datagram")
     protocol, opcode = datagram[0], datagram[1]
-    if protocol == Protocol.KAD:
+    if protocol == _KAD:
         return opcode, bytes(datagram[_HEADER:])
-    if protocol != Protocol.KAD_PACKED:
+    if protocol != _KAD_PACKED:
         raise MalformedPacket(f"not a Kad datagram (protocol byte 0x{protocol:02x})")
     limit = inflate_limit(len(datagram))
     inflater = zlib.decompressobj()

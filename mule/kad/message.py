@@ -8,7 +8,7 @@ from typing import ClassVar, Self, overload
 
 from mule._core import Reader, Writer
 from mule.kad.envelope import frame
-from mule.kad.tags import Tag, TagSerials, build_tag_list, write_tag_list
+from mule.kad.tags import TAG_KINDS, Tag, TagSerials, write_tag_list
 
 
 class Message:
@@ -58,8 +58,7 @@ class ReceivedEntries(Sequence[Entry]):
     @property
     def entries(self) -> tuple[Entry, ...]:
         if self._entries is None:
-            r = Reader(self.wire)
-            self._entries = tuple([Entry(r.uint128(), build_tag_list(r)) for _ in range(r.u16())])
+            self._entries = Reader(self.wire).entries(Entry, TAG_KINDS)
         return self._entries
 
     def __len__(self) -> int:

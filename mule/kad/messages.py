@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from mule._core import Reader, Writer
+from mule._core import Reader, Writer, build
 from mule.kad.contact import (
     KAD2_CONTACT_LEN,
     Contact,
@@ -17,7 +17,7 @@ from mule.kad.contact import (
 )
 from mule.kad.errors import MalformedPacket
 from mule.kad.message import Entries, Message, read_entries, write_entries
-from mule.kad.opcodes import Op
+from mule.kad.opcodes import KAD_VERSION, Op
 from mule.kad.search_expr import Expr, ReceivedExpression, read_search_tree, write_expr
 from mule.kad.tags import Tag, TagSerials, read_tag_list, write_tag_list
 
@@ -26,9 +26,7 @@ _POSITION_MASK = 0x7FFF
 
 
 def _contact_list(w: Writer, contacts: tuple[Contact, ...], count_size: int) -> None:
-    (w.u8 if count_size == 1 else w.u16)(len(contacts))
-    for contact in contacts:
-        write_contact(w, contact)
+    w.contacts(contacts, count_size, KAD_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,7 @@ class BootstrapRes(Message):
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
         kad_id, version, tcp_dest = r.uint128(), r.u8(), read_dest(r)
-        return cls(kad_id, version, tcp_dest, read_contacts(r, r.u16()))
+        return build(cls, kad_id, version, tcp_dest, read_contacts(r, r.u16()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +77,7 @@ class _Hello(Message):
         contact = read_contact(r)
         if not contact.version:
             raise MalformedPacket("Kad2 hello with contact version 0")
-        return cls(contact, read_tag_list(r))
+        return build(cls, contact, read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +104,7 @@ class HelloResAck(Message):
 
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
-        return cls(r.uint128(), read_tag_list(r))
+        return build(cls, r.uint128(), read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ class KademliaReq(Message):
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
         kind, target, receiver_id = r.u8(), r.uint128(), r.uint128()
-        return cls(kind, target, receiver_id, r.uint128() if r.remaining() >= 16 else None)
+        return build(cls, kind, target, receiver_id, r.uint128() if r.remaining() >= 16 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +147,7 @@ class KademliaRes(Message):
         target, count = r.uint128(), r.u8()
         if r.remaining() != count * KAD2_CONTACT_LEN:
             raise MalformedPacket(f"{count} contacts but {r.remaining()} bytes")
-        return cls(target, read_contacts(r, count))
+        return build(cls, target, read_contacts(r, count))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +173,7 @@ class SearchKeyReq(Message):
     def read_payload(cls, r: Reader) -> Self:
         target, position = r.uint128(), r.u16()
         expression = read_search_tree(r) if position & _RESTRICTIVE else None
-        return cls(target, position & _POSITION_MASK, expression)
+        return build(cls, target, position & _POSITION_MASK, expression)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +194,7 @@ class SearchSourceReq(Message):
 
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
-        return cls(r.uint128(), r.u16() & _POSITION_MASK, r.u64())
+        return build(cls, r.uint128(), r.u16() & _POSITION_MASK, r.u64())
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +209,7 @@ class SearchNotesReq(Message):
 
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
-        return cls(r.uint128(), r.u64())
+        return build(cls, r.uint128(), r.u64())
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +229,7 @@ class SearchRes(Message):
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
         sender_id, target = r.uint128(), r.uint128()
-        return cls(sender_id, target, read_entries(r))
+        return build(cls, sender_id, target, read_entries(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +246,7 @@ class PublishKeyReq(Message):
 
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
-        return cls(r.uint128(), read_entries(r))
+        return build(cls, r.uint128(), read_entries(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +263,7 @@ class _IdPairWithTags(Message):
     @classmethod
     def read_payload(cls, r: Reader) -> Self:
         target, source_id = r.uint128(), r.uint128()
-        return cls(target, source_id, read_tag_list(r))
+        return build(cls, target, source_id, read_tag_list(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +311,7 @@ class PublishRes(Message):
             raise MalformedPacket(f"publish answer with {left} bytes after the key")
         counts = (r.u32(), r.u32()) if left >= 9 else None
         load = r.u8()
-        return cls(target, load, counts, r.u8() if r.remaining() else None)
+        return build(cls, target, load, counts, r.u8() if r.remaining() else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-_BOM = b"\xef\xbb\xbf"
+from mule._core.kadrules import decode_text  # the core's tag readers apply the same rule
 
-
-def decode_text(data: bytes) -> str:
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+__all__ = ["decode_text", "encode_text"]
 
 
 def encode_text(text: str) -> bytes:

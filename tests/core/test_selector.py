@@ -44,3 +44,18 @@ def test_unknown_implementation_name_is_refused(implementation):
 
     with pytest.raises(KeyError):
         core.load_twins(implementation)
+
+
+HEAVY = "import sys; print(*(name in sys.modules for name in ('numpy', 'cryptography', 'mule.node.core')))"
+
+
+@pytest.mark.parametrize("selector", [{}, {"MULE_NO_EXTENSIONS": "1"}])
+def test_version_command_imports_neither_numpy_nor_the_node(selector):
+    out = _probe(selector, "from mule.cli import main; main(['version']);" + HEAVY + ";")
+    assert out.splitlines()[-2] == "False False False"
+
+
+def test_first_use_of_a_numpy_twin_loads_it():
+    """The negative control: the probe above would see numpy had a core name pulled it in."""
+    out = _probe({}, "import mule._core as c; c.closest_k;" + HEAVY + ";")
+    assert out.splitlines()[0] == "True False False"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-_CORE_NAMES = ("Reader", "Writer", "id_to_wire", "id_from_md4", "md4")
+_CORE_NAMES = ("Reader", "Writer", "build", "id_to_wire", "id_from_md4", "md4")
 
 
 @contextmanager
