@@ -6,6 +6,6 @@ Plain data only, so the sans-IO node core and the shaper can both use it without
 from __future__ import annotations
 
 from mule.contract.kind import Kind
-from mule.contract.profile import PROFILE_V2, DelayLaw, Profile, WindowCap
+from mule.contract.profile import PROFILE_V2, PROFILE_V3, DelayLaw, Profile, SlotPlan, WindowCap
 
-__all__ = ["PROFILE_V2", "DelayLaw", "Kind", "Profile", "WindowCap"]
+__all__ = ["PROFILE_V2", "PROFILE_V3", "DelayLaw", "Kind", "Profile", "SlotPlan", "WindowCap"]

@@ -1,9 +1,10 @@
 """The protocol profile: every timing, ordering, rate and memory constant of the contract, frozen and versioned.
 
 It is not a setting. Nothing reads it from configuration; the node is built with
-``PROFILE_V2`` and only tests pass an explicit profile (``profile_for_tests``), so two
+``PROFILE_V3`` and only tests pass an explicit profile (``profile_for_tests``), so two
 correct mule nodes can never differ in these numbers. docs/contract.md explains
-each V2 value from iMule's timing envelope and why V1's numbers changed.
+each value from iMule's timing envelope, why V1's numbers changed in V2 and what V3 adds
+(lookup and publish slots, the drain).
 """
 
 from __future__ import annotations
@@ -52,6 +53,22 @@ class WindowCap:
             raise ValueError("a window cap needs limit >= 1 and a finite window > 0")
 
 
+@dataclass(frozen=True, slots=True)
+class SlotPlan:
+    """When lookups (or publishes) may start, and of which kind: the instants of a renewal process whose gaps are
+    drawn from ``interval``, each slot's kind dealt from a shuffled deck with these (kind, cards) counts.
+
+    A slot carries the oldest pending user lookup of its kind, else a cover lookup of that kind, so the number,
+    the instants and the kinds of the lookups a node starts never depend on what its user asks."""
+
+    interval: DelayLaw
+    deck: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.deck or min(cards for _, cards in self.deck) < 1:
+            raise ValueError("a slot deck needs at least one card of each kind it names")
+
+
 def _frozen_table(table: Mapping[int, WindowCap]) -> Mapping[int, WindowCap]:
     return MappingProxyType(dict(table))
 
@@ -68,6 +85,16 @@ PUBLISH_KEY_REQ = 0x18
 PUBLISH_SOURCE_REQ = 0x19
 PUBLISH_NOTES_REQ = 0x1A
 PING = 0x1E
+
+# Lookup kinds, numbered as iMule numbers its search types (``Search.h``: NODECOMPLETE, FILE, KEYWORD, NOTES,
+# STOREFILE, STOREKEYWORD, STORENOTES). mule's node lookups walk as iMule's NODECOMPLETE does.
+LOOKUP_NODE = 0x02
+LOOKUP_SOURCES = 0x04
+LOOKUP_KEYWORD = 0x08
+LOOKUP_NOTES = 0x10
+STORE_SOURCE = 0x20
+STORE_KEYWORD = 0x40
+STORE_NOTES = 0x80
 
 _MINUTE = 60.0
 _IMULE_FLOOD_LIMITS = {
@@ -114,6 +141,12 @@ class Profile:
     upkeep_mix: tuple[tuple[int, int], ...]
     """Upkeep requests are dealt from a shuffled deck with these (request opcode, cards) counts, so the mix of kinds
     is fixed whatever the table holds; only whom each request goes to follows the table."""
+    lookup_slots: SlotPlan | None = None
+    """When lookups start and of which kind (V3). ``None``: the node starts no lookups at all (V2)."""
+    publish_slots: SlotPlan | None = None
+    """When publishes start and of which kind (V3). ``None``: the node publishes nothing (V2)."""
+    drain: float = 0.0
+    """On a graceful stop: seconds the node keeps answering, starting no lookup, while the shaper drains."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.deadline_slack) and self.deadline_slack >= 0):
@@ -124,6 +157,8 @@ class Profile:
             raise ValueError("the sketch width must be a power of two")
         if not self.upkeep_mix or min(cards for _, cards in self.upkeep_mix) < 1:
             raise ValueError("the upkeep deck needs at least one card of each kind it names")
+        if not (math.isfinite(self.drain) and self.drain >= 0):
+            raise ValueError("the drain must be finite and not negative")
         object.__setattr__(self, "inbound", _frozen_table(self.inbound))
 
     @property
@@ -159,6 +194,28 @@ PROFILE_V2 = Profile(
 )
 
 
-def profile_for_tests(**changes: object) -> Profile:
-    """An explicit profile for tests and benchmarks: V2 with ``changes``, marked so it cannot pass for V2."""
-    return dataclasses.replace(PROFILE_V2, version=f"{PROFILE_V2.version}+test", **changes)
+PROFILE_V3 = dataclasses.replace(
+    PROFILE_V2,
+    version="mule-shaper/3",
+    # A lookup starts every 20 s on average, gaps uniform on [10 s, 30 s] (a renewal process, like upkeep): 3 a
+    # minute, under the 10-a-minute cap whatever the draws (at most 6 in any minute). Of every 8: 3 node lookups,
+    # 2 keyword searches, 2 source searches, 1 notes search (docs/contract.md, "Lookup and publish slots").
+    lookup_slots=SlotPlan(
+        DelayLaw(base=10.0, jitter=20.0),
+        ((LOOKUP_NODE, 3), (LOOKUP_KEYWORD, 2), (LOOKUP_SOURCES, 2), (LOOKUP_NOTES, 1)),
+    ),
+    # A publish starts every 60 s on average, gaps uniform on [30 s, 90 s]. Of every 8: 5 source publishes
+    # (iMule republishes sources every 5 h), 2 keyword publishes, 1 notes publish (both every 24 h).
+    publish_slots=SlotPlan(
+        DelayLaw(base=30.0, jitter=60.0),
+        ((STORE_SOURCE, 5), (STORE_KEYWORD, 2), (STORE_NOTES, 1)),
+    ),
+    # Twice the hard bound on a queued message (1.8 s) plus margin: everything queued at the stop leaves, and
+    # requests arriving in the first seconds of the stop are still answered.
+    drain=5.0,
+)
+
+
+def profile_for_tests(*, base: Profile = PROFILE_V2, **changes: object) -> Profile:
+    """An explicit profile for tests and benchmarks: ``base`` with ``changes``, marked so it cannot pass for it."""
+    return dataclasses.replace(base, version=f"{base.version}+test", **changes)

@@ -3,8 +3,10 @@
 ``receive(source, payload, now)`` and ``tick(now)`` return the datagrams to submit to the
 shaper; ``next_tick`` says when the core wants to be called again. Inside: validation of
 the sender, de-obfuscation, the flood gate *before* any costly parsing, decoding, request
-tracking, the handshakes, the responder and upkeep, all over one routing table. No I/O,
-no asyncio and no clock of its own: the simulator and production drive the same object.
+tracking, the handshakes, the responder, upkeep and lookups (``mule.lookup``), all over one
+routing table. No I/O, no asyncio and no clock of its own: the simulator and production drive
+the same object. The user API (find a node, search, publish) queues lookups that start only in
+the profile's slots (docs/lookups.md).
 
 Nothing that arrives can stop it: every input ends in a reply, a silent drop or a counted
 fault, never in an exception that reaches the caller.
@@ -13,7 +15,7 @@ fault, never in an exception that reaches the caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,9 +29,13 @@ from mule.kad.contact import Contact
 from mule.kad.destination import hash_code, is_imule_destination
 from mule.kad.envelope import peek_opcode
 from mule.kad.errors import CodecError
+from mule.kad.keywords import keyword_id, split_words
 from mule.kad.message import Message
 from mule.kad.obfuscation import deobfuscate
+from mule.kad.search_expr import Expr
 from mule.kad.tags import TagSerials
+from mule.lookup import LookupHandle, LookupKind, LookupManager, SharedFile, Spec
+from mule.lookup.requests import keyword_expression
 from mule.node.handshake import Handshake
 from mule.node.inbound import Inbound, flood_opcode
 from mule.node.learning import Learning
@@ -68,12 +74,16 @@ class CoreCounters:
     """Upkeep requests submitted (one per draw of the upkeep law, whatever the table holds)."""
     unsolicited: int = 0
     """Responses nobody asked for (dropped silently, as iMule does)."""
+    lookup_requests: int = 0
+    """Lookup and publish requests submitted (own, self and cover lookups alike)."""
     faults: int = 0
     """Internal errors caught at the core's boundary: each is a bug, and none stops the node."""
 
 
 Request = Callable[[Inbound], list[Outbound]]
 Response = Callable[[Inbound, Pending | None], list[Outbound]]
+LookupAnswer = Callable[[Inbound], list[Outbound] | None]
+"""An answer to a lookup's data request, matched by the lookup itself; ``None``: nobody asked for it."""
 
 
 class NodeCore:
@@ -89,8 +99,12 @@ class NodeCore:
         admit: Admit,
         randbytes: Callable[[int], bytes],
         seed: bytes | None = None,
+        start_lookup: Callable[[], bool] | None = None,
+        start_publish: Callable[[], bool] | None = None,
     ) -> None:
-        """``udp_secret``: iMule's persistent CryptoKadUDPKey. ``seed`` replays every random stream (tests only)."""
+        """``udp_secret``: iMule's persistent CryptoKadUDPKey. ``seed`` replays every random stream (tests only).
+        ``start_lookup`` / ``start_publish``: the shaper's per-window caps (``Shaper.start_lookup``), asked at each
+        slot; without them only the slots limit the starts."""
         self.me = me
         self.table = table
         self.counters = CoreCounters()
@@ -106,6 +120,16 @@ class NodeCore:
         self._maintenance = Maintenance(me, table, seeds, self._handshake, shuffler, randbytes, profile.upkeep_mix)
         self._upkeep = JitterSampler(profile.upkeep.base, profile.upkeep.jitter, substream_seed(seed, b"upkeep"))
         self._next_upkeep = now + self._upkeep.draw()
+        self._lookups = LookupManager(
+            me,
+            table,
+            profile,
+            now,
+            randbytes=randbytes,
+            seed=seed,
+            start_lookup=start_lookup,
+            start_publish=start_publish,
+        )
         h, r, learn = self._handshake, self._responder, self._learning
         self._requests: dict[type[Message], Request] = {
             messages.Ping: r.ping,
@@ -123,11 +147,18 @@ class NodeCore:
             messages.HelloRes: h.hello_res,
             messages.HelloResAck: h.hello_res_ack,
             messages.BootstrapRes: learn.bootstrap_res,
-            messages.KademliaRes: learn.kademlia_res,
+            messages.KademliaRes: self._kademlia_res,
             messages.Pong: learn.pong,
             kad1.Kad1HelloRes: h.kad1_hello_res,
             kad1.Kad1BootstrapRes: learn.kad1_bootstrap_res,
-            kad1.Kad1Res: learn.kademlia_res,
+            kad1.Kad1Res: self._kademlia_res,
+        }
+        lookups = self._lookups
+        self._lookup_answers: dict[type[Message], LookupAnswer] = {
+            messages.SearchRes: self._search_res,
+            kad1.Kad1SearchRes: self._search_res,
+            messages.PublishRes: lookups.on_publish_res,
+            kad1.Kad1PublishRes: lookups.on_publish_res,
         }
 
     @property
@@ -136,8 +167,8 @@ class NodeCore:
 
     @property
     def next_tick(self) -> float:
-        """When the core wants ``tick`` called next (the next upkeep request)."""
-        return self._next_upkeep
+        """When the core wants ``tick`` called next: the next upkeep request, lookup slot or lookup step."""
+        return min(self._next_upkeep, self._lookups.next_deadline)
 
     # --- inbound ---------------------------------------------------------------------------------------------------
 
@@ -187,7 +218,7 @@ class NodeCore:
             return request(inbound)
         response = self._responses.get(type(message))
         if response is None:
-            return []  # decoded but not something iMule acts on here (searches and publishes come with lookups)
+            return self._lookup_answer(inbound)
         asked, pending = self._tracker.consume(
             inbound.source, message.OPCODE, inbound.now, target=getattr(message, "target", None)
         )
@@ -197,25 +228,108 @@ class NodeCore:
         self.counters.handled += 1
         return response(inbound, pending)
 
-    # --- upkeep ----------------------------------------------------------------------------------------------------
+    def _kademlia_res(self, inbound: Inbound, pending: Pending | None) -> list[Outbound]:
+        """A tracked KADEMLIA2_RES: the table learns its contacts, and the lookup for its target (if any) hears it."""
+        out = self._learning.kademlia_res(inbound, pending)
+        if pending is None or not pending.legacy_challenge:
+            self._lookups.on_contacts(inbound)
+        return out
+
+    def _search_res(self, inbound: Inbound) -> list[Outbound] | None:
+        return [] if self._lookups.on_search_res(inbound) else None
+
+    def _lookup_answer(self, inbound: Inbound) -> list[Outbound]:
+        """SEARCH_RES and PUBLISH_RES go to the lookup that asked; anything else decoded here iMule ignores."""
+        answer = self._lookup_answers.get(type(inbound.message))
+        if answer is None:
+            return []
+        out = answer(inbound)
+        if out is None:
+            self.counters.unsolicited += 1
+            return []
+        self.counters.handled += 1
+        return out
+
+    # --- upkeep and lookups ----------------------------------------------------------------------------------------
 
     def tick(self, now: float) -> list[Send]:
-        """The upkeep request that has fallen due by ``now``, if any; the next one is a fresh draw from now on.
+        """The upkeep request that has fallen due by ``now``, if any (the next one is a fresh draw from now on), the
+        lookup or publish slot that has fallen due, and the steps of running lookups.
 
         Drawing from the moment of firing (a renewal process) means a stalled host never catches up with a
         burst of requests, which would tell an observer that it stalled.
         """
-        if now < self._next_upkeep:
-            return []
-        self._next_upkeep = now + self._upkeep.draw()
+        sends: list[Send] = []
+        if now >= self._next_upkeep:
+            self._next_upkeep = now + self._upkeep.draw()
+            try:
+                upkeep = self._sealed(self._maintenance.tick(now), now)
+                self.counters.upkeep += len(upkeep)
+                sends += upkeep
+            except Exception:
+                self.counters.faults += 1
+                log.debug("fault during upkeep", exc_info=True)
         try:
-            sends = self._sealed(self._maintenance.tick(now), now)
-            self.counters.upkeep += len(sends)
-            return sends
+            lookups = self._sealed(self._lookups.tick(now), now)
+            self.counters.lookup_requests += len(lookups)
+            sends += lookups
         except Exception:
             self.counters.faults += 1
-            log.debug("fault during upkeep", exc_info=True)
-            return []
+            log.debug("fault during lookups", exc_info=True)
+        return sends
+
+    # --- the user's lookups (docs/lookups.md) ---------------------------------------------------------------------
+
+    def find_node(self, target: int) -> LookupHandle:
+        """Walk towards ``target``; results: each node that answered, with its distance (``NodeResult``)."""
+        return self._lookups.submit(Spec(LookupKind.NODE, target))
+
+    def search_keywords(self, text: str, *, expression: Expr | None = None) -> LookupHandle:
+        """iMule's keyword search: ``text`` split into words (``split_words``), the target the first word's hash,
+        every word required in a result's name; ``expression`` replaces the plain AND tree of the words."""
+        words = tuple(split_words(text, allow_duplicates=True))
+        if not words:
+            raise ValueError("no keyword of at least 3 bytes in the search text")
+        tree = expression if expression is not None else keyword_expression(words)
+        return self._lookups.submit(Spec(LookupKind.KEYWORD, keyword_id(words[0]), words=words, expression=tree))
+
+    def search_sources(self, file_id: int, file_size: int) -> LookupHandle:
+        return self._lookups.submit(Spec(LookupKind.SOURCES, file_id, file_size=file_size))
+
+    def search_notes(self, file_id: int, file_size: int) -> LookupHandle:
+        return self._lookups.submit(Spec(LookupKind.NOTES, file_id, file_size=file_size))
+
+    def publish_keyword(self, keyword: str, files: Sequence[SharedFile]) -> LookupHandle:
+        """Store ``files`` (at most 150 are sent) under one keyword; republished every 24 h until cancelled."""
+        words = split_words(keyword)
+        if len(words) != 1 or not files:
+            raise ValueError("a keyword publish needs one keyword of at least 3 bytes and at least one file")
+        return self._lookups.submit(Spec(LookupKind.STORE_KEYWORD, keyword_id(words[0]), files=tuple(files)))
+
+    def publish_file_keywords(self, file: SharedFile) -> list[LookupHandle]:
+        """One keyword publish per word of the file's name, as iMule publishes a shared file's keywords."""
+        return [self.publish_keyword(word, [file]) for word in split_words(file.name)]
+
+    def publish_source(self, file: SharedFile, *, user_hash: int) -> LookupHandle:
+        """Store us as a source of ``file`` (``user_hash``: iMule's source ID); republished every 5 h till cancelled."""
+        return self._lookups.submit(Spec(LookupKind.STORE_SOURCE, file.file_id, files=(file,), user_hash=user_hash))
+
+    def publish_notes(self, file: SharedFile, *, rating: int = 0, comment: str = "") -> LookupHandle:
+        """Store a note on ``file``; republished every 24 h until cancelled."""
+        spec = Spec(LookupKind.STORE_NOTES, file.file_id, files=(file,), rating=rating, comment=comment)
+        return self._lookups.submit(spec)
+
+    def lookups(self) -> list[LookupHandle]:
+        """The user's lookups: queued, running and recently finished, oldest first."""
+        return self._lookups.handles()
+
+    def drain(self) -> None:
+        """Start no lookup or publish from now on (a graceful stop); everything else goes on."""
+        self._lookups.drain()
+
+    @property
+    def lookup_manager(self) -> LookupManager:
+        return self._lookups
 
     # --- outbound --------------------------------------------------------------------------------------------------
 

@@ -5,7 +5,10 @@ decides *when* it leaves lives in the shaper, which alone holds the transport's 
 This shell only receives, asks the core, submits what it returns, and wakes the core when
 it asked to be woken. Every loop here contains its own failures: an exception from the
 transport, the core or the shaper is counted in ``status().faults`` and the loop goes on.
-On shutdown the routing table is written to ``nodes.dat`` (atomically) so the next start resumes.
+The user's lookups are the core's (``find_node``, ``search_keywords``, ...), with an asyncio
+queue per handle for their results (docs/lookups.md). On shutdown the node drains: it starts no
+more lookups and keeps answering for the profile's ``drain`` seconds while the shaper empties,
+then the routing table is written to ``nodes.dat`` (atomically) so the next start resumes.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
-from mule.contract import PROFILE_V2, Profile
+from mule.contract import PROFILE_V3, Profile
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
 from mule.kad.files.nodes_dat import NodeEntry, load_or_seed, write_nodes_dat
+from mule.kad.search_expr import Expr
+from mule.lookup import LookupHandle, Result, SharedFile
 from mule.node.core import NodeCore, Send
 from mule.node.identity import load_or_create_kad_id, load_or_create_udp_key
 from mule.node.outbound import OwnContact, as_kad2
@@ -65,7 +70,7 @@ class NodeService:
         transport: Transport,
         clock: Clock,
         data_dir: Path,
-        profile: Profile = PROFILE_V2,
+        profile: Profile = PROFILE_V3,
         *,
         seed: bytes | None = None,
         randbytes: Callable[[int], bytes] = os.urandom,
@@ -104,6 +109,8 @@ class NodeService:
             admit=self.shaper.admit,
             randbytes=self._randbytes,
             seed=self._seed,
+            start_lookup=self.shaper.start_lookup,
+            start_publish=self.shaper.start_publish,
         )
         self._receiving = asyncio.create_task(self._receive_loop(), name="mule-receive")
         self._arm_tick()
@@ -111,7 +118,12 @@ class NodeService:
         log.info("node %032x (ours) up at %s", self.kad_id, self._transport.local_destination[:8].hex())
 
     async def stop(self) -> None:
-        """Graceful shutdown: stop timers and receiving, save the table, close the session."""
+        """Graceful shutdown: drain (start no lookup, keep answering, for the profile's ``drain`` seconds on the node's
+        clock, while the shaper empties), then stop timers and receiving, save the table, close the session."""
+        if self.core is not None and not self._stopped and self._profile.drain > 0:
+            self.core.drain()
+            self._arm_tick()
+            await self._pause(self._profile.drain)
         self._stopped = True
         for timer in (self._tick_timer, self._status_timer):
             if timer is not None:
@@ -132,6 +144,53 @@ class NodeService:
     @property
     def local_destination(self) -> bytes:
         return self._transport.local_destination
+
+    # --- the user's lookups (sans-IO in the core; docs/lookups.md) ---------------------------------------------------
+
+    def find_node(self, target: int) -> LookupHandle:
+        return self._core().find_node(target)
+
+    def search_keywords(self, text: str, *, expression: Expr | None = None) -> LookupHandle:
+        return self._core().search_keywords(text, expression=expression)
+
+    def search_sources(self, file_id: int, file_size: int) -> LookupHandle:
+        return self._core().search_sources(file_id, file_size)
+
+    def search_notes(self, file_id: int, file_size: int) -> LookupHandle:
+        return self._core().search_notes(file_id, file_size)
+
+    def publish_keyword(self, keyword: str, files: Sequence[SharedFile]) -> LookupHandle:
+        return self._core().publish_keyword(keyword, files)
+
+    def publish_file_keywords(self, file: SharedFile) -> list[LookupHandle]:
+        return self._core().publish_file_keywords(file)
+
+    def publish_source(self, file: SharedFile, *, user_hash: int) -> LookupHandle:
+        return self._core().publish_source(file, user_hash=user_hash)
+
+    def publish_notes(self, file: SharedFile, *, rating: int = 0, comment: str = "") -> LookupHandle:
+        return self._core().publish_notes(file, rating=rating, comment=comment)
+
+    def lookups(self) -> list[LookupHandle]:
+        return self._core().lookups()
+
+    @staticmethod
+    def results(handle: LookupHandle) -> asyncio.Queue[Result | None]:
+        """A queue that gets every result ``handle`` already has and each new one, then ``None`` once it has finished
+        (done or cancelled). Call from the event loop's thread."""
+        queue: asyncio.Queue[Result | None] = asyncio.Queue()
+        for result in handle.results:
+            queue.put_nowait(result)
+        if handle.finished:
+            queue.put_nowait(None)
+        else:
+            handle.subscribe(lambda _, result: queue.put_nowait(result))
+            handle.on_finished(lambda _: queue.put_nowait(None))
+        return queue
+
+    def _core(self) -> NodeCore:
+        assert self.core is not None, "start() first"
+        return self.core
 
     def status(self) -> NodeStatus:
         counters = self.shaper.counters

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mule.clock import VirtualClock
+from mule.contract import PROFILE_V2, Profile
 from mule.kad.codec import decode
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
@@ -59,7 +60,10 @@ async def settle(clock: VirtualClock, seconds: float) -> None:
         await asyncio.sleep(0)
 
 
-def network(tmp_path: Path, count: int) -> tuple[VirtualClock, MemoryHub, Wire, list[NodeService]]:
+def network(
+    tmp_path: Path, count: int, profile: Profile = PROFILE_V2
+) -> tuple[VirtualClock, MemoryHub, Wire, list[NodeService]]:
+    """``count`` nodes on one hub; V2 by default (no lookups, no drain), as the tests written for it expect."""
     clock = VirtualClock()
     wire = Wire()
     hub = MemoryHub(tap=wire.record)
@@ -67,7 +71,7 @@ def network(tmp_path: Path, count: int) -> tuple[VirtualClock, MemoryHub, Wire, 
     for n in range(count):
         data_dir = tmp_path / f"node{n}"
         data_dir.mkdir()
-        node = NodeService(hub.endpoint(random_destination()), clock, data_dir, seed=bytes([n]) * 32)
+        node = NodeService(hub.endpoint(random_destination()), clock, data_dir, profile, seed=bytes([n]) * 32)
         wire.nodes[node.local_destination] = node
         nodes.append(node)
     return clock, hub, wire, nodes

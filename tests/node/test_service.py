@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from mule.contract import PROFILE_V2
 from mule.kad import messages
 from mule.kad.files.nodes_dat import read_nodes_dat
 from mule.kad.obfuscation import obfuscate
@@ -96,7 +97,7 @@ def test_a_restarted_node_keeps_its_kad_id_keys_and_contacts(tmp_path: Path):
         kad_id, secret = restarted.kad_id, restarted._udp_secret
         known = {c.kad_id for c in restarted.table.contacts()}
         await restarted.stop()
-        again = NodeService(hub.endpoint(restarted.local_destination), clock, restarted._data_dir)
+        again = NodeService(hub.endpoint(restarted.local_destination), clock, restarted._data_dir, PROFILE_V2)
         assert (again.kad_id, again._udp_secret) == (kad_id, secret)
         await again.start()
         assert {c.kad_id for c in again.table.contacts()} == known
