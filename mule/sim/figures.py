@@ -66,7 +66,10 @@ class Figures:
     network: dict[str, int]
     shaper: dict[str, int]
     core: dict[str, int]
+    observed_nodes: int = 0
+    """Nodes whose sends are tallied by opcode (``by_opcode_per_node_minute`` is their average)."""
     lookups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    publishes: dict[str, int] = field(default_factory=dict)
     memory: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -78,7 +81,8 @@ class Figures:
             f"(churn {self.config['churn']:.0%}: {self.joined} joined, {self.left} left, "
             f"{self.nodes_live} live at the end) in {self.cpu_seconds:.1f} s CPU",
             "contacts per routing table: " + _brief(self.contacts) + "; verified: " + _brief(self.verified),
-            f"datagrams per node per minute: {self.datagrams_per_node_minute:.2f}",
+            f"datagrams per node per minute: {self.datagrams_per_node_minute:.2f} "
+            f"(by opcode: the average of {self.observed_nodes} observed nodes)",
         ]
         lines += [f"  {name:<22} {rate:8.3f}" for name, rate in self.by_opcode_per_node_minute.items()]
         for kind, figures in self.lookups.items():
@@ -87,6 +91,10 @@ class Figures:
                 f"{kind} lookups: {figures['finished']}/{figures['started']} finished, "
                 f"success {'-' if rate is None else f'{rate:.1%}'}, "
                 f"hops mean {figures['hops_mean']} p95 {figures['hops_p95']}"
+            )
+        if self.publishes:
+            lines.append(
+                f"keyword publishes: {self.publishes['acknowledged']}/{self.publishes['started']} acknowledged"
             )
         lines.append("network: " + ", ".join(f"{k} {v}" for k, v in self.network.items()))
         lines.append("shaper: " + ", ".join(f"{k} {v}" for k, v in self.shaper.items()))

@@ -6,11 +6,13 @@ tunnel: about a second, give or take), or lost with the law's loss rate; a datag
 node that has left is lost without a word, as on I2P. Delivery is a timer on the shared
 clock, so the whole network advances in one deterministic (time, order) sequence.
 
-The tally reads each datagram's opcode as an observer holding every key would: it
-de-obfuscates with the receiver's keys (cached per pair), so figures by opcode cost the
-nodes nothing. Nothing here is shared between nodes but the clock and the delivery: a shard
-of a larger network is this object with its own nodes and an outbox for the others
-(docs/simulation.md).
+The tally reads the opcodes of what the *observed* nodes send as an observer holding every
+key would: it de-obfuscates with the receiver's keys (cached per pair), so figures by opcode
+cost the nodes nothing. Only a sample of nodes is observed in a large network, because that
+second de-obfuscation costs as much as the receiver's own; datagrams to and from a searcher
+whose walk is traced (``Walks``) are read too. Nothing here is shared between nodes but the
+clock and the delivery: a shard of a larger network is this object with its own nodes and an
+outbox for the others (docs/simulation.md).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mule.clock import VirtualClock
+from mule.kad.codec import decode
 from mule.kad.destination import hash_code
+from mule.kad.errors import CodecError
 from mule.kad.obfuscation import deobfuscate, verify_key
 from mule.sim.node import Identity, SimNode
+from mule.sim.walks import Walks
 from mule.transport.trace import OBFUSCATED, frame_opcode
 
 
@@ -50,7 +55,9 @@ class SimNetwork:
         "delivered",
         "lost",
         "nodes",
+        "observed",
         "opcodes",
+        "walks",
     )
 
     def __init__(self, clock: VirtualClock, latency: Latency, rng: random.Random) -> None:
@@ -62,8 +69,11 @@ class SimNetwork:
         self._identities: dict[bytes, Identity] = {}
         """Everyone who was ever on it (to read what is sent to a node that has left)."""
         self._keys: dict[tuple[bytes, bytes], int] = {}
+        self.observed: set[bytes] = set()
+        """Destinations of the nodes whose sends are tallied by opcode."""
         self.opcodes: Counter[int | str] = Counter()
-        """Datagrams handed to the network, by opcode (``"obfuscated"`` if even the receiver could not read it)."""
+        """Datagrams the observed nodes sent, by opcode (``"obfuscated"`` if even the receiver could not read it)."""
+        self.walks = Walks()
         self.datagrams = 0
         self.delivered = 0
         self.lost = 0
@@ -78,7 +88,10 @@ class SimNetwork:
 
     def carry(self, source: bytes, destination: bytes, payload: bytes) -> None:
         self.datagrams += 1
-        self.opcodes[self._opcode(source, destination, payload)] += 1
+        observed = source in self.observed
+        walks = self.walks
+        if observed or source in walks or destination in walks:
+            self._read(source, destination, payload, observed)
         latency = self._latency
         rng = self._rng
         if latency.loss and rng.random() < latency.loss:
@@ -95,14 +108,24 @@ class SimNetwork:
         self.delivered += 1
         node.deliver(source, payload)
 
-    def _opcode(self, source: bytes, destination: bytes, payload: bytes) -> int | str:
-        seen = frame_opcode(payload)
+    def _read(self, source: bytes, destination: bytes, payload: bytes, observed: bool) -> None:
+        plain = self._plain(source, destination, payload)
+        opcode = frame_opcode(plain)
+        if observed:
+            self.opcodes[opcode] += 1
+        if opcode in Walks.REQUESTS or opcode in Walks.ANSWERS:
+            try:
+                message = decode(plain)
+            except CodecError:
+                return
+            self.walks.seen(source, destination, opcode, message)  # type: ignore[arg-type]
+
+    def _plain(self, source: bytes, destination: bytes, payload: bytes) -> bytes:
         receiver = self._identities.get(destination)
-        if seen != OBFUSCATED or receiver is None:
-            return seen
+        if frame_opcode(payload) != OBFUSCATED or receiver is None:
+            return payload
         pair = (source, destination)
         key = self._keys.get(pair)
         if key is None:
             key = self._keys[pair] = verify_key(hash_code(source), receiver.udp_secret)
-        received = deobfuscate(payload, own_id=receiver.kad_id, own_verify_key_for_sender=key)
-        return frame_opcode(received.datagram)
+        return deobfuscate(payload, own_id=receiver.kad_id, own_verify_key_for_sender=key).datagram

@@ -20,6 +20,7 @@ from mule.node.core import NodeCore, Send
 from mule.node.outbound import OwnContact
 from mule.routing import RoutingTable
 from mule.shaper import Shaper
+from mule.sim.index_shim import answer_from_index
 from mule.sim.transport import Carrier, SimTransport
 
 DESTINATION_BYTES = 387  # a raw I2P DSA-SHA1 destination with a null certificate (the only form iMule accepts)
@@ -52,8 +53,8 @@ class SimNode:
         "_tick_at",
         "_tick_timer",
         "core",
-        "faults",
         "identity",
+        "index",
         "joined",
         "left",
         "shaper",
@@ -73,16 +74,27 @@ class SimNode:
         now = clock.now()
         self.joined = now
         self.left: float | None = None
-        self.faults = 0
         seed = identity.seed
         self.transport = SimTransport(carrier, identity.destination, identity.stream_destination)
         self.shaper = Shaper(self.transport, clock, profile, seed=seed)
         table = RoutingTable(identity.kad_id, now, Shuffler(substream_seed(seed, b"routing")))
         me = OwnContact(identity.kad_id, identity.destination, identity.stream_destination)
         randbytes = random.Random(seed).randbytes
+        shaper = self.shaper
         self.core = NodeCore(
-            me, identity.udp_secret, table, seeds, profile, now, admit=self.shaper.admit, randbytes=randbytes, seed=seed
+            me,
+            identity.udp_secret,
+            table,
+            seeds,
+            profile,
+            now,
+            admit=shaper.admit,
+            randbytes=randbytes,
+            seed=seed,
+            start_lookup=shaper.start_lookup,
+            start_publish=shaper.start_publish,
         )
+        self.index = answer_from_index(self.core, now, seed)
         self._tick_timer: Timer | None = None
         self._tick_at: float | None = None
         self._arm_tick()

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from mule.clock import VirtualClock
-from mule.contract import PROFILE_V2, Profile
+from mule.contract import PROFILE_V3, Profile
 from mule.kad.contact import Contact
 from mule.kad.opcodes import Op
 from mule.sim.figures import Figures, summary
 from mule.sim.network import Latency, SimNetwork
 from mule.sim.node import Identity, SimNode
+from mule.sim.workload import Workload
 
 MINUTE = 60.0
 
@@ -37,12 +38,22 @@ class SimConfig:
     """Nodes whose contacts make up everyone's seed list (they never leave)."""
     ramp: float = 300.0
     """Seconds over which the initial nodes join (seed nodes at 0)."""
+    users: float = 0.2
+    """Share of the (non-seed) nodes whose users publish a keyword and run node lookups and keyword searches."""
+    user_every: float = 120.0
+    """Seconds between a user's requests (one node lookup and one keyword search each time)."""
+    warmup: float = 300.0
+    """Seconds after joining before a user's first request."""
+    observed_nodes: int = 64
+    """About this many nodes have what they send tallied by opcode (all of them in a smaller network)."""
     latency: Latency = field(default_factory=Latency)
-    profile: Profile = PROFILE_V2
+    profile: Profile = PROFILE_V3
 
     def __post_init__(self) -> None:
         if self.nodes < 2 or self.hours <= 0 or not 0 <= self.churn < 1 or self.seed_nodes < 1:
             raise ValueError("a simulation needs >= 2 nodes, hours > 0, 0 <= churn < 1 and >= 1 seed node")
+        if not 0 <= self.users <= 1 or self.user_every <= 0 or self.warmup < 0 or self.observed_nodes < 1:
+            raise ValueError("users is a share (0 to 1), user_every > 0, warmup >= 0, observed_nodes >= 1")
 
     @property
     def seconds(self) -> float:
@@ -56,6 +67,10 @@ class SimConfig:
             "churn": self.churn,
             "seed_nodes": self.seed_nodes,
             "ramp": self.ramp,
+            "users": self.users,
+            "user_every": self.user_every,
+            "warmup": self.warmup,
+            "observed_nodes": self.observed_nodes,
             "latency": asdict(self.latency),
             "profile": self.profile.version,
         }
@@ -73,8 +88,19 @@ class Simulation:
         self.network = SimNetwork(self.clock, config.latency, random.Random(self._rng.getrandbits(64)))
         self.members: list[SimNode] = []
         """Every node that ever joined, in joining order."""
+        self.workload = Workload(
+            self.network.nodes,
+            self.network.walks,
+            self._at,
+            self.clock.now,
+            random.Random(self._rng.getrandbits(64)),
+            every=config.user_every,
+            warmup=config.warmup,
+        )
+        self._users = 0
+        self._observed_share = min(1.0, config.observed_nodes / config.nodes)
         self._drawn = 0
-        seed_count = min(config.seed_nodes, config.nodes)
+        seed_count = self._seed_count = min(config.seed_nodes, config.nodes)
         identities = [self._identity() for _ in range(config.nodes)]
         self.seed_list = [identity.contact() for identity in identities[:seed_count]]
         for identity in identities[:seed_count]:
@@ -105,7 +131,13 @@ class Simulation:
         seeds: list[Contact] = [c for c in self.seed_list if c.kad_id != identity.kad_id]
         node = SimNode(identity, seeds, self.network, self.clock, self.config.profile)
         self.network.attach(node)
+        if _share(identity.seed, b"observed") < self._observed_share:
+            self.network.observed.add(identity.destination)
+        seed_node = len(self.members) < self._seed_count
         self.members.append(node)
+        if not seed_node and _share(identity.seed, b"user") < self.config.users:
+            self.workload.join(node, self._users)
+            self._users += 1
 
     def _leave(self, identity: Identity) -> None:
         node = self.network.nodes.get(identity.destination)
@@ -158,7 +190,21 @@ class Simulation:
             network={"datagrams": network.datagrams, "delivered": network.delivered, "lost": network.lost},
             shaper={key: sum(counts[key] for counts in shaper_counts) for key in shaper_counts[0]},
             core={key: sum(counts[key] for counts in core_counts) for key in core_counts[0]},
+            observed_nodes=len(network.observed),
+            lookups={kind: figures.as_dict() for kind, figures in self.workload.figures.items()},
+            publishes=dict(self.workload.publishes),
         )
+
+
+def _per_node_minute(nodes: list[SimNode], now: float) -> float:
+    """1 / the node-minutes ``nodes`` spent on the network (0 for none)."""
+    minutes = sum((now if node.left is None else node.left) - node.joined for node in nodes) / MINUTE
+    return 1 / minutes if minutes else 0.0
+
+
+def _share(seed: bytes, label: bytes) -> float:
+    """A number in [0, 1) fixed by a node's seed: which nodes are users or observed, whenever they join."""
+    return int.from_bytes(hashlib.sha256(label + seed).digest()[:8], "big") / 2**64
 
 
 def _opcode_name(opcode: int | str) -> str:
