@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -151,3 +152,8 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"Error": _json({"$ref": "#/components/schemas/Error"}, "An error")},
         },
     }
+
+
+@cache
+def openapi_json() -> bytes:
+    return json.dumps(openapi_document()).encode()

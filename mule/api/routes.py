@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -15,8 +16,8 @@ from mule.api.adapters import PUBLISH_KINDS, SEARCH_KINDS, Parts, PublishInfo, P
 from mule.api.errors import ApiError
 from mule.api.events import EventHub
 from mule.api.metrics import CONTENT_TYPE
-from mule.api.openapi import openapi_document
-from mule.api.snapshot import Snapshots
+from mule.api.openapi import openapi_json
+from mule.api.snapshot import Snapshot, Snapshots
 from mule.routing.constants import K
 
 PREFIX = "/api/v1"
@@ -29,6 +30,26 @@ SNAPSHOTS = web.AppKey("snapshots", Snapshots)
 EVENTS = web.AppKey("events", EventHub)
 PARTS = web.AppKey("parts", Parts)
 REGISTRY = web.AppKey("registry", object)
+RENDERED = web.AppKey("rendered", dict)
+
+
+def _rendered(request: web.Request, name: str, render: Callable[[Snapshot], bytes]) -> bytes:
+    """A read-only body rendered once per snapshot: a client polling hard costs a dictionary lookup per request."""
+    snapshot = request.app[SNAPSHOTS].current()
+    cache = request.app[RENDERED]
+    hit = cache.get(name)
+    if hit is None or hit[0] is not snapshot:
+        hit = cache[name] = (snapshot, render(snapshot))
+    return hit[1]
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, default=_plain).encode()
+
+
+def _cached_json(request: web.Request, name: str, render: Callable[[Snapshot], Any]) -> web.Response:
+    body = _rendered(request, name, lambda snapshot: _json_bytes(render(snapshot)))
+    return web.Response(body=body, content_type="application/json")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -81,28 +102,32 @@ def _part(request: web.Request, name: str) -> Any:
 
 
 async def health(request: web.Request) -> web.Response:
-    shaper = request.app[SNAPSHOTS].current().shaper
-    return _json({"ok": True, "version": mule.__version__, "profile": shaper.profile})
-
-
-async def status(request: web.Request) -> web.Response:
-    return _json(request.app[SNAPSHOTS].current().status_json())
-
-
-async def routing(request: web.Request) -> web.Response:
-    snapshot = request.app[SNAPSHOTS].current()
-    return _json(
-        {
-            "kad_id": snapshot.kad_id,
-            "bucket_size": K,
-            "zones": [asdict(zone) for zone in snapshot.zones],
-            "contacts": [asdict(contact) for contact in snapshot.contacts],
-        }
+    return _cached_json(
+        request,
+        "health",
+        lambda snapshot: {"ok": True, "version": mule.__version__, "profile": snapshot.shaper.profile},
     )
 
 
+async def status(request: web.Request) -> web.Response:
+    return _cached_json(request, "status", Snapshot.status_json)
+
+
+def _routing(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "kad_id": snapshot.kad_id,
+        "bucket_size": K,
+        "zones": [asdict(zone) for zone in snapshot.zones],
+        "contacts": [asdict(contact) for contact in snapshot.contacts],
+    }
+
+
+async def routing(request: web.Request) -> web.Response:
+    return _cached_json(request, "routing", _routing)
+
+
 async def shaper(request: web.Request) -> web.Response:
-    return _json(asdict(request.app[SNAPSHOTS].current().shaper))
+    return _cached_json(request, "shaper", lambda snapshot: asdict(snapshot.shaper))
 
 
 async def index(request: web.Request) -> web.Response:
@@ -110,11 +135,12 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(request.app[REGISTRY]), headers={"Content-Type": CONTENT_TYPE})
+    body = _rendered(request, "metrics", lambda _snapshot: generate_latest(request.app[REGISTRY]))
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return _json(openapi_document())
+    return web.Response(body=openapi_json(), content_type="application/json")
 
 
 # --- searches and publishing ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from mule.api.auth import TokenSource, same_token
 from mule.api.errors import ApiError, Handler, json_errors
 from mule.api.events import EventHub
 from mule.api.metrics import metrics_registry
-from mule.api.routes import EVENTS, PARTS, PREFIX, REGISTRY, ROUTES, SNAPSHOTS, metrics
+from mule.api.routes import EVENTS, PARTS, PREFIX, REGISTRY, RENDERED, ROUTES, SNAPSHOTS, metrics
 from mule.api.snapshot import NodeView, Snapshots
 from mule.clock import Clock
 
@@ -84,6 +84,7 @@ def build_app(node: NodeView, clock: Clock, data_dir: Path, parts: Parts = NO_PA
     app[PARTS] = parts
     app[EVENTS] = EventHub(snapshots, parts.searches)
     app[REGISTRY] = metrics_registry(snapshots, parts.index)
+    app[RENDERED] = {}
     for method, path, handler in ROUTES:
         app.router.add_route(method, PREFIX + path, handler)
     app.router.add_get("/metrics", metrics)
