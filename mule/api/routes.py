@@ -20,7 +20,6 @@ from mule.api.openapi import openapi_json
 from mule.api.snapshot import Snapshot, Snapshots
 from mule.routing.constants import K
 
-PREFIX = "/api/v1"
 MAX_QUERY_CHARS = 512
 MAX_NAME_CHARS = 1024
 MAX_NOTE_CHARS = 4096

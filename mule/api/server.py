@@ -15,12 +15,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from mule.api import PREFIX
 from mule.api.adapters import Parts
 from mule.api.auth import TokenSource, same_token
 from mule.api.errors import ApiError, Handler, json_errors
 from mule.api.events import EventHub
 from mule.api.metrics import metrics_registry
-from mule.api.routes import EVENTS, PARTS, PREFIX, REGISTRY, RENDERED, ROUTES, SNAPSHOTS, metrics
+from mule.api.routes import EVENTS, PARTS, REGISTRY, RENDERED, ROUTES, SNAPSHOTS, metrics
 from mule.api.snapshot import NodeView, Snapshots
 from mule.clock import Clock
 

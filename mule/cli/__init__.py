@@ -18,7 +18,18 @@ from collections.abc import Sequence
 import mule
 from mule.cli.exits import CommandError, Exit
 
-COMMANDS: tuple[str, ...] = ("run", "config", "nodes", "selftest", "bench", "version")
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "config",
+    "nodes",
+    "selftest",
+    "bench",
+    "version",
+    "api",
+    "status",
+    "search",
+    "publish",
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

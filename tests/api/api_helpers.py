@@ -9,8 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from mule.api import ApiServer, Listen, Parts
+from mule.api.adapters import Parts
 from mule.api.auth import read_token
+from mule.api.server import ApiServer, Listen
 from mule.clock import VirtualClock
 from mule.node.service import NodeService
 from tests.api.fakes import FakeIndex, FakePublishing, FakeSearches

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import replace
 
-from mule.api import IndexFigures, PublishInfo, PublishRequest, Refused, SearchInfo, SearchResult
+from mule.api.adapters import IndexFigures, PublishInfo, PublishRequest, Refused, SearchInfo, SearchResult
 
 
 class FakeSearches:

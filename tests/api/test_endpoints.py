@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from mule.api import ApiServer, BindRefused, Listen
+from mule.api import PREFIX
 from mule.api.auth import read_token, rotate_token, token_path
-from mule.api.routes import PREFIX, ROUTES
-from mule.api.server import MAX_BODY_BYTES
+from mule.api.routes import ROUTES
+from mule.api.server import MAX_BODY_BYTES, ApiServer, BindRefused, Listen
 from tests.api.api_helpers import Running, running_api
 from tests.node.network import network, settle
 

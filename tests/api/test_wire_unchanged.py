@@ -16,9 +16,11 @@ from pathlib import Path
 import aiohttp
 from scipy.stats import chi2_contingency
 
-from mule.api import ApiServer, Listen, Parts
+from mule.api import PREFIX
+from mule.api.adapters import Parts
 from mule.api.auth import read_token
-from mule.api.routes import PREFIX, ROUTES, SNAPSHOTS
+from mule.api.routes import ROUTES, SNAPSHOTS
+from mule.api.server import ApiServer, Listen
 from mule.api.snapshot import Snapshot, Snapshots
 from mule.clock import VirtualClock
 from mule.contract import Kind
