@@ -53,7 +53,7 @@ if CHROMIUM is None:
 def test_ui_shows_a_search_streaming_in(tmp_path: Path):
     async def scenario() -> None:
         async with (
-            running_api(tmp_path / "nodes", settle_for=300.0) as running,
+            running_api(tmp_path / "nodes", peers=14, settle_for=600.0) as running,
             chromium_page(CHROMIUM, tmp_path / "chromium") as page,
         ):
             await page.call("Page.navigate", url=f"{running.url}/#token={running.token}")
