@@ -18,7 +18,19 @@ from collections.abc import Sequence
 import mule
 from mule.cli.exits import CommandError, Exit
 
-COMMANDS: tuple[str, ...] = ("run", "config", "nodes", "selftest", "bench", "simulate", "version")
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "config",
+    "nodes",
+    "selftest",
+    "bench",
+    "simulate",
+    "version",
+    "api",
+    "status",
+    "search",
+    "publish",
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

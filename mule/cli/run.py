@@ -25,7 +25,9 @@ from mule.node.identity import read_kad_id, read_udp_key
 from mule.node.runner import Stopped, run_until_signal, unless_stopped
 
 if TYPE_CHECKING:
+    from mule.api.server import ApiServer
     from mule.cli.progress import RunProgress
+    from mule.clock import LoopClock
     from mule.config.settings import Settings
     from mule.node.service import NodeService
 
@@ -160,7 +162,8 @@ async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
         udp_port=settings.sam_udp_port,
         options=dict(settings.sam_options),
     )
-    node = NodeService(SamTransport(sam, data_dir, transport_settings), LoopClock(), data_dir)
+    clock = LoopClock()
+    node = NodeService(SamTransport(sam, data_dir, transport_settings), clock, data_dir)
     log.info("creating the SAM session (a fresh router can take minutes)")
     session_started = time.monotonic()
     try:
@@ -180,12 +183,32 @@ async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
         ) from exc
     progress = RunProgress(started)
     progress.up(node.status(), node.local_destination, time.monotonic() - session_started)
+    api = await _start_api(node, clock, settings, data_dir) if settings.api_enabled else None
     await _watch(node, progress, settings.status_interval, stop)
+    if api is not None:
+        await api.stop()
     log.info("stopping the node: saving %d contacts to nodes.dat, closing the session", node.status().contacts)
     sd_notify("STOPPING=1")
     await _stop_node(node)
     log.info("stopped")
     return Exit.OK
+
+
+async def _start_api(node: NodeService, clock: LoopClock, settings: Settings, data_dir: Path) -> ApiServer:
+    """The local API beside the node, on its loop; a refused address is a config error before anything listens."""
+    from mule.api.server import ApiServer, BindRefused, Listen
+
+    listen = Listen(settings.api_listen.host, settings.api_listen.port, getattr(settings, "api_allow_remote", False))
+    try:
+        api = ApiServer(node, clock, data_dir, listen)
+        await api.start()
+    except BindRefused as exc:
+        await _stop_node(node)
+        raise CommandError(f"api.listen: {exc}", Exit.CONFIG) from exc
+    except OSError as exc:
+        await _stop_node(node)
+        raise CommandError(f"api.listen: cannot listen on {settings.api_listen} ({exc.strerror})", Exit.CONFIG) from exc
+    return api
 
 
 async def _watch(node: NodeService, progress: RunProgress, interval: float, stop: asyncio.Event) -> None:

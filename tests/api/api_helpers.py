@@ -1,0 +1,68 @@
+"""A running node on the in-memory network and the virtual clock, with the API served beside it on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from mule.api.adapters import Parts
+from mule.api.auth import read_token
+from mule.api.server import ApiServer, Listen
+from mule.clock import VirtualClock
+from mule.node.service import NodeService
+from tests.api.fakes import FakeIndex, FakePublishing, FakeSearches
+from tests.node.network import network, seed_with, settle
+
+
+@dataclass(slots=True)
+class Running:
+    server: ApiServer
+    url: str
+    token: str
+    clock: VirtualClock
+    nodes: list[NodeService]
+    searches: FakeSearches
+    publishing: FakePublishing
+    session: aiohttp.ClientSession
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextlib.asynccontextmanager
+async def running_api(
+    tmp_path: Path, *, peers: int = 3, settle_for: float = 120.0, parts: bool = True
+) -> AsyncIterator[Running]:
+    tmp_path.mkdir(exist_ok=True)
+    clock, _, _, nodes = network(tmp_path, peers + 1)
+    for node in nodes[1:]:
+        seed_with(node, nodes[0])
+    for node in nodes:
+        await node.start()
+    searches, publishing = FakeSearches(), FakePublishing()
+    ours = nodes[-1]
+    given = Parts(searches, publishing, FakeIndex()) if parts else Parts()
+    server = ApiServer(ours, clock, ours._data_dir, Listen("127.0.0.1", 0), given)
+    await server.start()
+    await settle(clock, settle_for)  # with the API watching from the start, as beside a real node
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Running(
+                server,
+                f"http://127.0.0.1:{server.port}",
+                read_token(ours._data_dir),
+                clock,
+                nodes,
+                searches,
+                publishing,
+                session,
+            )
+    finally:
+        await server.stop()
+        for node in nodes:
+            await node.stop()

@@ -1,0 +1,82 @@
+"""``python -m mule status | search | publish | api`` against a running node's API (the CLI runs in a thread while
+the node's loop serves it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mule.api.auth import read_token
+from mule.cli import main
+from tests.api.api_helpers import Running, running_api
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MULE_CONFIG", raising=False)
+
+
+async def _mule(running: Running, *words: str) -> tuple[int, str]:
+    data_dir = running.nodes[-1]._data_dir
+    argv = [*words, "--data-dir", str(data_dir), "--api", f"127.0.0.1:{running.server.port}"]
+    out = io.StringIO()
+
+    def call() -> int:
+        with contextlib.redirect_stdout(out):
+            return main(argv)
+
+    code = await asyncio.to_thread(call)
+    return code, out.getvalue()
+
+
+def test_status_publish_search_and_token_commands(tmp_path: Path):
+    async def scenario() -> None:
+        async with running_api(tmp_path) as running:
+            ours = running.nodes[-1]
+            code, out = await _mule(running, "status")
+            assert code == 0 and f"node {ours.kad_id:032x}" in out and "3 verified" in out, out
+            code, out = await _mule(running, "status", "--json")
+            assert json.loads(out)["status"]["contacts"] == 3
+
+            code, out = await _mule(running, "publish", "5f0b4b8e4e5d9b1c0a3c8d2e7f6a9b10", "--name", "a.iso")
+            assert code == 0 and "publish p1 (keyword 5f0b4b8e4e5d9b1c0a3c8d2e7f6a9b10) queued" in out
+            code, _ = await _mule(running, "publish", "nothex", "--name", "a.iso")
+            assert code == 1
+
+            search = asyncio.create_task(_mule(running, "search", "debian", "netinst", "--max", "2", "--json"))
+            while not running.searches.list():
+                await asyncio.sleep(0.02)
+            running.searches.deliver("s1", name="one.iso")
+            running.searches.deliver("s1", name="two.iso")
+            code, out = await asyncio.wait_for(search, 60)
+            assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["one.iso", "two.iso"]
+            assert running.searches.get("s1").query == "debian netinst"
+
+            code, out = await _mule(running, "api", "url")
+            assert out.strip() == f"http://127.0.0.1:{running.server.port}/#token={running.token}"
+            code, out = await _mule(running, "api", "rotate-token")
+            assert code == 0 and read_token(ours._data_dir) != running.token
+            code, out = await _mule(running, "status")
+            assert code == 0  # the CLI reads the new token; the server accepts it at once
+
+            os.chmod(ours._data_dir / "api.token", 0o644)
+            code, _ = await _mule(running, "status")
+            assert code == 3  # a token readable by others is refused as a config problem
+
+    asyncio.run(scenario())
+
+
+def test_status_without_a_running_api_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    (data_dir / "api.token").write_text("x\n")
+    os.chmod(data_dir / "api.token", 0o600)
+    assert main(["status", "--data-dir", str(data_dir), "--api", "127.0.0.1:9"]) == 1
+    assert "api.enabled = true" in capsys.readouterr().err
