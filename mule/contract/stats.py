@@ -10,6 +10,7 @@ features across conditions. Needs scipy (the ``test`` extra); nothing on the nod
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -168,3 +169,134 @@ def compare_runs(a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, floa
 def distinguishable(p_values: Mapping[str, float], alpha: float = ALPHA) -> list[str]:
     """The features whose p-value is below ``alpha`` after Bonferroni over all of them."""
     return sorted(name for name, p in p_values.items() if p < alpha / max(len(p_values), 1))
+
+
+# --- two conditions, reply by reply ---------------------------------------------------------------------------
+
+WELCH_T_THRESHOLD = 4.5
+"""dudect's threshold on |t|: beyond it a timing difference is taken as real (its false-alarm rate is ~1e-5)."""
+
+
+def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(D, p)`` of the two-sample Kolmogorov–Smirnov test (asymptotic p beyond a few thousand samples)."""
+    if a.size == 0 or b.size == 0:
+        return 0.0, 1.0
+    result = stats.ks_2samp(a, b, method="auto" if a.size * b.size < 1e7 else "asymp")
+    return float(result.statistic), float(result.pvalue)
+
+
+def anderson_darling_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(statistic, p)`` of the k-sample Anderson–Darling test; scipy floors p at 0.001 and caps it at 0.25."""
+    if a.size < 2 or b.size < 2:
+        return 0.0, 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "p-value floored/capped": said in the docstring
+        result = stats.anderson_ksamp([a, b], variant="midrank")
+    return float(result.statistic), float(result.pvalue)
+
+
+def welch_t(a: np.ndarray, b: np.ndarray) -> float:
+    """dudect's statistic: Welch's t between two samples of one measurement (compare |t| with 4.5)."""
+    if a.size < 2 or b.size < 2:
+        return 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False).statistic)
+
+
+def _leading(first: np.ndarray, second: np.ndarray) -> int:
+    """How many values of ``first`` lie below every value of ``second``."""
+    return int(np.searchsorted(np.sort(first), second.min(), side="left")) if second.size else 0
+
+
+def _all_first(x: np.ndarray, y: np.ndarray) -> float:
+    """P(the k smallest of x and y pooled all come from x), k = how many of x lie below every y: C(n_x, k) / C(n, k)."""
+    n, k = x.size + y.size, _leading(x, y)
+    return math.exp(math.lgamma(x.size + 1) - math.lgamma(x.size - k + 1) - math.lgamma(n + 1) + math.lgamma(n - k + 1))
+
+
+def precedence_p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Whether either sample starts or ends earlier than the other: a test of the bounded law's two edges.
+
+    With both samples from one continuous law, the chance that the k smallest of the pooled values all come
+    from ``a`` is exactly C(n_a, k) / C(n_a + n_b, k). Any constant added before hand-off moves *both* edges of
+    a bounded law, and with n values per sample each is located to about width / n, so 2 ms shows in ~10^4
+    replies where no test of the bulk would see it. Six p-values, Bonferroni-corrected: each edge alone in
+    either direction, and a shift of both edges in either direction (the two edges' p-values combined by
+    Fisher's method; the edges are 1.5 s apart, so their extremes are independent).
+    """
+    if a.size == 0 or b.size == 0:
+        return 1.0
+    lower_a, lower_b = _all_first(a, b), _all_first(b, a)  # a starts first; b starts first
+    upper_b, upper_a = _all_first(-b, -a), _all_first(-a, -b)  # b ends last; a ends last
+    shifts = [
+        float(stats.chi2.sf(-2.0 * (math.log(p) + math.log(q)), 4)) for p, q in ((lower_a, upper_b), (lower_b, upper_a))
+    ]
+    return min(1.0, 6.0 * min(lower_a, lower_b, upper_a, upper_b, *shifts))
+
+
+def edge_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(lower, upper)``: how far ``b``'s smallest and largest values lie from ``a``'s (seconds)."""
+    if a.size == 0 or b.size == 0:
+        return 0.0, 0.0
+    return float(b.min() - a.min()), float(b.max() - a.max())
+
+
+# --- order within a burst --------------------------------------------------------------------------------------
+
+
+def burst_tau(requests: Sequence[int], replies: Sequence[int]) -> tuple[float, int]:
+    """``(tau, n)``: Kendall tau between the order requests arrived and the order their replies left.
+
+    Requests whose reply never left (dropped at the deadline) are left out.
+    """
+    answered = set(replies)
+    kept = [request for request in requests if request in answered]
+    if len(kept) < 3:
+        return 0.0, len(kept)
+    return order_tau(kept, [reply for reply in replies if reply in set(kept)]), len(kept)
+
+
+# --- two nodes on one host -------------------------------------------------------------------------------------
+
+
+def phase_alignment_z(a: np.ndarray, b: np.ndarray, period: float) -> float:
+    """How much two nodes' hand-off phases modulo ``period`` line up, in standard units (about N(0, 1) if unrelated).
+
+    ``Re(S_a conj(S_b)) * sqrt(2 / (n_a n_b))`` with ``S`` the sum of unit phasors: zero mean when either node's
+    phases are uniform, large and positive when both cluster at the same phase (a grid on a shared clock).
+    """
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    sa = np.exp(2j * math.pi * np.mod(a, period) / period).sum()
+    sb = np.exp(2j * math.pi * np.mod(b, period) / period).sum()
+    return float((sa * np.conj(sb)).real * math.sqrt(2.0 / (a.size * b.size)))
+
+
+def alignment_p_value(z_per_run: Sequence[float]) -> float:
+    """One-sided p-value that the runs' alignment z-scores have a positive mean (runs as the unit)."""
+    if not z_per_run:
+        return 1.0
+    return float(stats.norm.sf(float(np.sum(z_per_run)) / math.sqrt(len(z_per_run))))
+
+
+# --- upkeep ----------------------------------------------------------------------------------------------------
+
+
+def upkeep_gap_sample(upkeep: DelayLaw, delay: DelayLaw, count: int, seed: int = 0) -> np.ndarray:
+    """Gaps between consecutive upkeep sends as the documented laws make them: an interval plus two delay draws."""
+    rng = np.random.default_rng(seed)
+    intervals = rng.uniform(upkeep.base, upkeep.high, count)
+    return intervals + rng.uniform(0.0, delay.jitter, count) - rng.uniform(0.0, delay.jitter, count)
+
+
+# --- proportions -----------------------------------------------------------------------------------------------
+
+
+def wilson_interval(successes: float, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (``successes`` may be fractional: a mean over repeats)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    z = float(stats.norm.isf((1.0 - confidence) / 2))
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)

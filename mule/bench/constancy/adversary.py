@@ -1,0 +1,87 @@
+"""The fingerprinting adversary: classifiers that try to tell two conditions apart from per-run features.
+
+Runs are the unit: each run is one sample, cross-validation splits runs (never replies of one
+run across folds), the interval on accuracy counts runs, and the permutation p-value shuffles
+run labels. Two models, as an observer would try them: logistic regression on standardised
+features and gradient-boosted trees (which find a threshold on one edge feature by themselves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mule.contract.stats import wilson_interval
+
+MODELS = {
+    "logistic": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, solver="liblinear", max_iter=200)),
+    "boosting": GradientBoostingClassifier(n_estimators=10, max_depth=2, learning_rate=0.5, random_state=0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    model: str
+    accuracy: float
+    """Mean accuracy over repeated stratified k-fold cross-validation (0.5 is chance)."""
+    low: float
+    high: float
+    """95 % Wilson interval, counting runs (not folds or repeats) as the trials."""
+    p_value: float | None
+    """Share of label permutations that reached the same accuracy ((1 + hits) / (1 + permutations)); ``None``
+    when no permutation test was asked for."""
+    runs: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def matrix(a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Features shared by every run of both conditions, as ``(X, y)`` with y = 0 for ``a`` and 1 for ``b``."""
+    runs = [*a, *b]
+    names = sorted(set.intersection(*(set(run) for run in runs))) if runs else []
+    x = np.asarray([[run[name] for name in names] for run in runs], dtype=np.float64)
+    y = np.asarray([0] * len(a) + [1] * len(b))
+    return np.nan_to_num(x), y
+
+
+def _cv_accuracy(model: object, x: np.ndarray, y: np.ndarray, repeats: int, seed: int) -> float:
+    folds = int(min(3, np.bincount(y).min()))
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    correct = total = 0
+    for train, test in splitter.split(x, y):
+        fitted = clone(model).fit(x[train], y[train])  # type: ignore[type-var]
+        correct += int((fitted.predict(x[test]) == y[test]).sum())
+        total += test.size
+    return correct / total
+
+
+def classify(
+    a: Sequence[Mapping[str, float]],
+    b: Sequence[Mapping[str, float]],
+    *,
+    repeats: int = 3,
+    permutations: int = 99,
+    seed: int = 0,
+) -> list[Verdict]:
+    """Each model's cross-validated accuracy at telling runs of ``a`` from runs of ``b``, with interval and p."""
+    x, y = matrix(a, b)
+    if x.size == 0 or np.bincount(y, minlength=2).min() < 2:
+        return []
+    rng = np.random.default_rng(seed)
+    verdicts = []
+    for name, model in MODELS.items():
+        accuracy = _cv_accuracy(model, x, y, repeats, seed)
+        hits = sum(_cv_accuracy(model, x, rng.permutation(y), 1, seed + i) >= accuracy for i in range(permutations))
+        low, high = wilson_interval(accuracy * y.size, y.size)
+        p_value = (1 + hits) / (1 + permutations) if permutations else None
+        verdicts.append(Verdict(name, accuracy, low, high, p_value, int(y.size)))
+    return verdicts

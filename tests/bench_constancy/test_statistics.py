@@ -1,0 +1,83 @@
+"""The bench's own statistics, each against its null distribution (fixed seeds) and with a control it must catch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mule.contract import stats
+from mule.contract.profile import PROFILE_V2
+
+LAW = PROFILE_V2.delay
+TRIALS = 200
+
+
+def law_sample(rng: np.random.Generator, n: int, shift: float = 0.0) -> np.ndarray:
+    return LAW.base + shift + LAW.jitter * rng.random(n)
+
+
+def test_precedence_false_alarms_stay_within_their_null_rate() -> None:
+    """Two samples of one law: p <= 0.05 in about 5 % of trials (binomial bound at 3 sigma), never more."""
+    rng = np.random.default_rng(1)
+    alarms = sum(stats.precedence_p_value(law_sample(rng, 2000), law_sample(rng, 2000)) <= 0.05 for _ in range(TRIALS))
+    assert alarms <= 0.05 * TRIALS + 3 * math.sqrt(TRIALS * 0.05 * 0.95)
+
+
+def test_negative_control_two_milliseconds_at_the_edge_are_caught_nine_times_in_ten() -> None:
+    """+2 ms before hand-off, 12,000 replies a side (a quick run's idle): caught at p <= 0.001 in >= 90 % of trials."""
+    rng = np.random.default_rng(2)
+    caught = sum(
+        stats.precedence_p_value(law_sample(rng, 12_000), law_sample(rng, 12_000, 0.002)) <= stats.ALPHA
+        for _ in range(50)
+    )
+    assert caught >= 45
+
+
+def test_phase_alignment_is_standard_normal_for_unrelated_nodes() -> None:
+    rng = np.random.default_rng(3)
+    zs = [stats.phase_alignment_z(rng.uniform(0, 10, 1500), rng.uniform(0, 10, 1500), 0.001) for _ in range(TRIALS)]
+    assert abs(np.mean(zs)) < 4 / math.sqrt(TRIALS)
+    assert 0.8 < np.std(zs) < 1.2
+    assert stats.alignment_p_value(zs[:8]) > stats.ALPHA
+
+
+def test_negative_control_two_nodes_waking_on_one_shared_grid_are_linked() -> None:
+    """Both nodes hand off at the first 1 ms boundary after their instants, plus 0-200 us of wake-up: linkable."""
+    rng = np.random.default_rng(4)
+
+    def on_grid(times: np.ndarray) -> np.ndarray:
+        return np.ceil(times / 0.001) * 0.001 + rng.uniform(0, 2e-4, times.size)
+
+    zs = [
+        stats.phase_alignment_z(on_grid(rng.uniform(0, 2, 1500)), on_grid(rng.uniform(0, 2, 1500)), 0.001)
+        for _ in range(8)
+    ]
+    assert stats.alignment_p_value(zs) < stats.ALPHA
+
+
+def test_burst_tau_threshold_holds_under_shuffling_and_catches_fifo() -> None:
+    rng = np.random.default_rng(5)
+    threshold = stats.kendall_tau_threshold(64)
+    shuffled = [abs(stats.burst_tau(list(range(64)), list(rng.permutation(64)))[0]) for _ in range(TRIALS)]
+    assert sum(tau > threshold for tau in shuffled) <= 2
+    tau, n = stats.burst_tau(list(range(64)), [i for i in range(64) if i != 7])  # FIFO, one reply dropped
+    assert n == 63 and tau > threshold
+
+
+def test_upkeep_gap_law_is_the_documented_renewal_and_a_fixed_beat_is_caught() -> None:
+    law = stats.upkeep_gap_sample(PROFILE_V2.upkeep, PROFILE_V2.delay, 100_000)
+    rng = np.random.default_rng(6)
+    renewal = stats.upkeep_gap_sample(PROFILE_V2.upkeep, PROFILE_V2.delay, 40, seed=7)
+    fixed = 10.0 + rng.uniform(0, 1.5, 40) - rng.uniform(0, 1.5, 40)
+    assert stats.ks_2samp(renewal, law)[1] > stats.ALPHA
+    assert stats.ks_2samp(fixed, law)[1] < stats.ALPHA
+
+
+def test_wilson_interval_covers_the_truth_at_its_level() -> None:
+    rng = np.random.default_rng(8)
+    covered = 0
+    for _ in range(TRIALS):
+        low, high = stats.wilson_interval(float(rng.binomial(16, 0.5)), 16)
+        covered += low <= 0.5 <= high
+    assert covered >= 0.9 * TRIALS
