@@ -20,7 +20,6 @@ from mule.node.core import NodeCore, Send
 from mule.node.outbound import OwnContact
 from mule.routing import RoutingTable
 from mule.shaper import Shaper
-from mule.sim.index_shim import answer_from_index
 from mule.sim.transport import Carrier, SimTransport
 
 DESTINATION_BYTES = 387  # a raw I2P DSA-SHA1 destination with a null certificate (the only form iMule accepts)
@@ -94,7 +93,6 @@ class SimNode:
             start_lookup=shaper.start_lookup,
             start_publish=shaper.start_publish,
         )
-        self.index = answer_from_index(self.core, now, seed)
         self._tick_timer: Timer | None = None
         self._tick_at: float | None = None
         self._arm_tick()
