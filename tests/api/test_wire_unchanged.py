@@ -165,7 +165,7 @@ def test_polling_every_endpoint_leaves_the_wire_unchanged(tmp_path: Path):
 
 def test_the_comparison_catches_an_api_that_acts_when_read(tmp_path: Path):
     quiet = asyncio.run(_run(tmp_path / "quiet", client=False))
-    # A leak is caught even at a twentieth of the polling rate (one round per step).
+    # A leak is caught even at a fifth of the polling rate (one round per step).
     leaky = asyncio.run(_run(tmp_path / "leaky", client=True, leaky=True, polls_per_second=20))
     p_value = _same_behaviour(quiet, leaky)
     print(f"{len(quiet)} datagrams out quiet, {len(leaky)} with the leaky API; p = {p_value:.2g}")
