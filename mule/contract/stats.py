@@ -207,6 +207,10 @@ def _leading(first: np.ndarray, second: np.ndarray) -> int:
     return int(np.searchsorted(np.sort(first), second.min(), side="left")) if second.size else 0
 
 
+_TINY = 1e-300
+"""Below this a probability is as good as zero (its logarithm stays finite)."""
+
+
 def _all_first(x: np.ndarray, y: np.ndarray) -> float:
     """P(the k smallest of x and y pooled all come from x), k = how many of x lie below every y: C(n_x, k) / C(n, k)."""
     n, k = x.size + y.size, _leading(x, y)
@@ -228,7 +232,8 @@ def precedence_p_value(a: np.ndarray, b: np.ndarray) -> float:
     lower_a, lower_b = _all_first(a, b), _all_first(b, a)  # a starts first; b starts first
     upper_b, upper_a = _all_first(-b, -a), _all_first(-a, -b)  # b ends last; a ends last
     shifts = [
-        float(stats.chi2.sf(-2.0 * (math.log(p) + math.log(q)), 4)) for p, q in ((lower_a, upper_b), (lower_b, upper_a))
+        float(stats.chi2.sf(-2.0 * (math.log(max(p, _TINY)) + math.log(max(q, _TINY))), 4))
+        for p, q in ((lower_a, upper_b), (lower_b, upper_a))
     ]
     return min(1.0, 6.0 * min(lower_a, lower_b, upper_a, upper_b, *shifts))
 

@@ -26,6 +26,8 @@ PHASE_TEST_PERIODS = (0.001, 0.01, 0.05, 1.0)
 """Periods for the pooled phase KS between conditions (timer grain, scheduler tick, V1's grid, a second)."""
 ALIGNMENT_PERIODS = (0.001, 0.01, 0.05, 0.1)
 """Periods for the two-node alignment: far shorter than a run (nodes probed together share any longer phase)."""
+UPKEEP_SENDS = 30
+"""Fewest upkeep sends (about five minutes of a node's life) before its law is judged."""
 WINDOW = 0.5
 """Seconds per window for the per-window counts of replies per opcode."""
 
@@ -204,6 +206,8 @@ def linkability(a_runs: Sequence[Run], b_runs: Sequence[Run]) -> list[Test]:
 def upkeep_tests(runs: Sequence[Run]) -> list[Test]:
     """One long-lived node's upkeep sends against the documented renewal law: gaps, a 10 s beat, counts."""
     times = np.sort(pooled(runs, "upkeep_t"))
+    if times.size < UPKEEP_SENDS:
+        return []  # a few minutes of upkeep say nothing either way
     gaps_ = np.diff(times)
     law = stats.upkeep_gap_sample(PROFILE_V2.upkeep, PROFILE_V2.delay, 100_000)
     d, p = stats.ks_2samp(gaps_, law)

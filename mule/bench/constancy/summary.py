@@ -96,7 +96,7 @@ def verdict(result: Mapping[str, object]) -> dict[str, object]:
     upkeep = result["upkeep"]
     upkeep_leak = any(t["flagged"] for t in upkeep.get("upkeep", []))  # type: ignore[union-attr]
     fixed = upkeep.get("upkeep_fixed")  # type: ignore[union-attr]
-    if fixed is not None:
+    if fixed:  # no tests: the measurement was too short for upkeep to be judged
         controls = [*controls, {"b": "fixed_upkeep"}]
         if not any(t["flagged"] for t in fixed):
             missed.append("fixed_upkeep")
@@ -147,6 +147,11 @@ def compare_files(a: Path, b: Path, *, out: Path | None = None, permutations: in
         analysis.compare(runs_a[name], runs_b[name], f"A:{name}", f"B:{name}", "compare", permutations=permutations)
         for name in shared
     ]
+    # Each file's own A/A pair says which pooled tests its machine's drift already sets off: those do not count.
+    unreliable = set(first.get("unreliable_tests", [])) | set(second.get("unreliable_tests", []))
+    for pair in pairs:
+        for test in pair.tests:
+            test.flagged = test.flagged and test.name not in unreliable
     told = [f"{p.b[2:]} ({', '.join(t.name for t in p.tests if t.flagged)})" for p in pairs if p.distinguishable]
     for pair in pairs:
         best = analysis.best_classifier(pair, "timing")
@@ -159,6 +164,8 @@ def compare_files(a: Path, b: Path, *, out: Path | None = None, permutations: in
         if told
         else f"compare: indistinguishable on {len(pairs)} condition(s)"
     )
+    if unreliable:
+        line += f" (not counted, unreliable on these machines: {', '.join(sorted(unreliable))})"
     print(line)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
