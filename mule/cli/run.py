@@ -196,11 +196,12 @@ async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
 
 async def _start_api(node: NodeService, clock: LoopClock, settings: Settings, data_dir: Path) -> ApiServer:
     """The local API beside the node, on its loop; a refused address is a config error before anything listens."""
+    from mule.api.node_parts import node_parts
     from mule.api.server import ApiServer, BindRefused, Listen
 
     listen = Listen(settings.api_listen.host, settings.api_listen.port, getattr(settings, "api_allow_remote", False))
     try:
-        api = ApiServer(node, clock, data_dir, listen)
+        api = ApiServer(node, clock, data_dir, listen, node_parts(node))
         await api.start()
     except BindRefused as exc:
         await _stop_node(node)
