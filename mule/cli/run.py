@@ -199,7 +199,7 @@ async def _start_api(node: NodeService, clock: LoopClock, settings: Settings, da
     from mule.api.node_parts import node_parts
     from mule.api.server import ApiServer, BindRefused, Listen
 
-    listen = Listen(settings.api_listen.host, settings.api_listen.port, getattr(settings, "api_allow_remote", False))
+    listen = Listen(settings.api_listen.host, settings.api_listen.port, settings.api_allow_remote)
     try:
         api = ApiServer(node, clock, data_dir, listen, node_parts(node))
         await api.start()

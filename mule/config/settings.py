@@ -53,6 +53,7 @@ class Settings:
     status_interval: float = 60.0
     api_enabled: bool = False
     api_listen: SamAddress = DEFAULT_API
+    api_allow_remote: bool = False
     source: Path | None = None
     """The config file these settings came from (``None``: defaults and flags only)."""
 
@@ -188,6 +189,7 @@ KEYS: tuple[Key, ...] = (
     Key("log.status_interval", "status_interval", _seconds(5.0, 86400.0)),
     Key("api.enabled", "api_enabled", _boolean),
     Key("api.listen", "api_listen", _address("API address", DEFAULT_API_PORT)),
+    Key("api.allow_remote", "api_allow_remote", _boolean),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 _TABLE_KEYS = {"sam.options"}  # keys whose value is itself a table
