@@ -23,7 +23,7 @@ from mule.api.routes import ROUTES, SNAPSHOTS
 from mule.api.server import ApiServer, Listen
 from mule.api.snapshot import Snapshot, Snapshots
 from mule.clock import VirtualClock
-from mule.contract import Kind
+from mule.contract import PROFILE_V2, Kind
 from mule.kad import messages
 from mule.kad.opcodes import RequestType
 from mule.node.service import NodeService
@@ -66,7 +66,9 @@ def _network(tmp_path: Path, records: list[TraceRecord]) -> tuple[VirtualClock, 
         if n == PEERS:  # ours: every datagram it hands off is traced
             transport = TracedTransport(transport, clock, records.append, salt=bytes(16))
         stream = random.Random(n)
-        nodes.append(NodeService(transport, clock, data_dir, seed=bytes([n + 1]) * 32, randbytes=stream.randbytes))
+        nodes.append(
+            NodeService(transport, clock, data_dir, PROFILE_V2, seed=bytes([n + 1]) * 32, randbytes=stream.randbytes)
+        )
     for node in nodes[1:]:
         seed_with(node, nodes[0])
     return clock, nodes

@@ -10,6 +10,7 @@ import pytest
 
 from mule.bench.constancy import analysis, controls
 from mule.clock import VirtualClock
+from mule.contract import PROFILE_V2
 from mule.node import service
 from mule.transport.memory import MemoryHub
 from mule.transport.trace import TracedTransport, TraceRecord
@@ -23,7 +24,9 @@ def upkeep_run(data_dir: Path) -> dict[str, object]:
     async def scenario() -> dict[str, object]:
         clock = VirtualClock(5000.0)
         records: list[TraceRecord] = []
-        node = service.NodeService(TracedTransport(MemoryHub().endpoint(), clock, records.append), clock, data_dir)
+        # V2: no lookup slots and no drain, so stop() needs no one to advance the virtual clock.
+        traced = TracedTransport(MemoryHub().endpoint(), clock, records.append)
+        node = service.NodeService(traced, clock, data_dir, PROFILE_V2)
         await node.start()
         await settle(clock, SPAN)
         await node.stop()
