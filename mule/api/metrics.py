@@ -38,6 +38,7 @@ _SHAPER_COUNTERS = (
     ("unknown", "Inbound datagrams with an unknown opcode"),
     ("over_cap", "Inbound requests over their per-peer flood limit"),
     ("generic_failures", "Malformed inbound datagrams"),
+    ("observer_faults", "Release observers that raised (contained: releases went on)"),
 )
 
 

@@ -110,6 +110,7 @@ async def _start_events(app: web.Application) -> None:
 
 async def _stop_events(app: web.Application) -> None:
     await app[EVENTS].stop()
+    app[SNAPSHOTS].close()
 
 
 class ApiServer:

@@ -8,8 +8,7 @@ clock, whatever the request rate. The copy holds plain values only; nothing in i
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -19,7 +18,7 @@ from mule.clock import Clock
 from mule.contract import Profile
 from mule.node.service import NodeStatus
 from mule.routing import RoutingTable
-from mule.shaper import Outcome, Release, Shaper
+from mule.shaper import Counters, Outcome, Release, Shaper
 
 SNAPSHOT_EVERY = 0.5
 """Seconds of the node's clock a snapshot is served before the next copy."""
@@ -88,6 +87,8 @@ class ShaperView:
     unknown: int
     over_cap: int
     generic_failures: int
+    observer_faults: int
+    """Release observers (this API's delay watch among them) that raised; contained, releases went on."""
     lateness_count: int
     lateness_max: float
     lateness_quantiles: dict[str, float]
@@ -95,6 +96,10 @@ class ShaperView:
     lateness: Histogram
     delay: Histogram
     """Submit-to-hand-off seconds of every message sent since the API started watching."""
+
+
+_COUNTERS = tuple(f.name for f in fields(ShaperView) if f.name in {c.name for c in fields(Counters)})
+"""The shaper's counters the view carries, copied by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,35 +136,21 @@ class DelayWatch:
         return Histogram(tuple(round(i * HISTOGRAM_BIN, 6) for i in range(self._bins + 1)), tuple(self._counts))
 
 
-def watch_releases(shaper: Shaper, listener: Callable[[Release], None]) -> None:
-    """Have ``listener`` see every release, after any observer the shaper already had.
-
-    The shaper takes its observer at construction and ``NodeService`` builds it without one; until the shaper
-    offers a public way to add one, this is the single place that reaches in.
-    """
-    previous = shaper._observer
-    if previous is None:
-        shaper._observer = listener
-        return
-
-    def both(release: Release) -> None:
-        previous(release)
-        listener(release)
-
-    shaper._observer = both
-
-
 class Snapshots:
     """The current snapshot of one node, copied again only when the last is ``SNAPSHOT_EVERY`` old."""
 
-    __slots__ = ("_clock", "_delays", "_last", "_node")
+    __slots__ = ("_clock", "_delays", "_last", "_node", "_unwatch")
 
     def __init__(self, node: NodeView, clock: Clock) -> None:
         self._node = node
         self._clock = clock
         self._delays = DelayWatch(node.shaper.profile)
-        watch_releases(node.shaper, self._delays)
+        self._unwatch = node.shaper.add_release_observer(self._delays)
         self._last: Snapshot | None = None
+
+    def close(self) -> None:
+        """Stop watching the shaper's releases (the API stops; the node may go on)."""
+        self._unwatch()
 
     def current(self) -> Snapshot:
         now = self._clock.now()
@@ -208,16 +199,8 @@ class Snapshots:
             deadline_slack=profile.deadline_slack,
             queued_messages=shaper.queued_messages,
             queued_bytes=shaper.queued_bytes,
-            submitted=counters.submitted,
-            sent=counters.sent,
-            capped=counters.capped,
-            congested=counters.congested,
-            expired=counters.expired,
-            overflowed=counters.overflowed,
-            admitted=counters.admitted,
-            unknown=counters.unknown,
-            over_cap=counters.over_cap,
-            generic_failures=counters.generic_failures,
+            **{name: getattr(counters, name) for name in _COUNTERS},
+            observer_faults=shaper.observer_faults,
             lateness_count=shaper.lateness.count,
             lateness_max=shaper.lateness.max_seen,
             lateness_quantiles={str(q): float(v) for q, v in zip(LATENESS_QUANTILES, quantiles, strict=True)},

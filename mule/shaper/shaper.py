@@ -11,6 +11,7 @@ faster. The caller learns nothing from ``submit``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -27,6 +28,8 @@ from mule.shaper.lateness import LatenessLog
 from mule.shaper.queue import DelayQueue, Due, Message
 from mule.shaper.sketch import RateSketch
 from mule.transport.interface import Transport, TransportError
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(Enum):
@@ -54,6 +57,44 @@ class Release:
     """``None`` for a void."""
 
 
+ReleaseObserver = Callable[[Release], None]
+
+
+class ReleaseObservers:
+    """Every subscribed observer, called in subscription order for each release.
+
+    An observer that raises is contained here: it is counted (and logged once), the others still see the release
+    and the shaper goes on handing off, so no observer can stop, delay or reorder what leaves.
+    """
+
+    __slots__ = ("_callbacks", "faults")
+
+    def __init__(self) -> None:
+        self._callbacks: list[ReleaseObserver] = []
+        self.faults = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._callbacks)
+
+    def add(self, callback: ReleaseObserver) -> Callable[[], None]:
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def __call__(self, release: Release) -> None:
+        for callback in tuple(self._callbacks):
+            try:
+                callback(release)
+            except Exception:
+                self.faults += 1
+                if self.faults == 1:  # once: a broken observer fails on every release
+                    log.exception("a release observer failed (contained; later faults only counted)")
+
+
 @dataclass(slots=True)
 class Counters:
     submitted: int = 0
@@ -79,9 +120,10 @@ class Shaper:
         profile: Profile = PROFILE_V2,
         *,
         seed: bytes | None = None,
-        observer: Callable[[Release], None] | None = None,
+        observer: ReleaseObserver | None = None,
     ) -> None:
-        """``seed`` replays every random stream (tests only); ``observer`` sees each release (metrics, tests)."""
+        """``seed`` replays every random stream (tests only); ``observer`` sees each release (metrics, tests), as
+        one added with ``add_release_observer`` would."""
         self._transport_send = transport.claim_sender()
         self._clock = clock
         self.profile = profile
@@ -94,7 +136,11 @@ class Shaper:
         self._responses = RateSketch(profile.sketch_width, profile.sketch_depth, secrets.read(32))
         self._lookups = SlidingWindow(profile.lookups)
         self._publishes = SlidingWindow(profile.publishes)
-        self._observer = observer
+        self._observers = ReleaseObservers()
+        self._observer: ReleaseObserver | None = None
+        """What the release path calls: ``_observers`` while it has any, else ``None`` (nothing to build)."""
+        if observer is not None:
+            self.add_release_observer(observer)
         self._slack = profile.deadline_slack
         self.lateness = LatenessLog(profile.lateness_samples)
         self.counters = Counters()
@@ -123,6 +169,25 @@ class Shaper:
     def retry_delay(self) -> float:
         """Seconds to wait before a retry (bootstrap, lookup jump-start): jittered, never immediate."""
         return self._retry.draw()
+
+    def add_release_observer(self, callback: ReleaseObserver) -> Callable[[], None]:
+        """Have ``callback`` see every later release at its hand-off (metrics, tests); returns its unsubscribe.
+
+        Observers only watch: one that raises is counted in ``observer_faults``, never stops a release.
+        """
+        unsubscribe = self._observers.add(callback)
+        self._observer = self._observers
+
+        def remove() -> None:
+            unsubscribe()
+            self._observer = self._observers or None
+
+        return remove
+
+    @property
+    def observer_faults(self) -> int:
+        """Exceptions raised by release observers, each contained."""
+        return self._observers.faults
 
     # --- inbound --------------------------------------------------------------------------------------------
 
