@@ -20,7 +20,9 @@ from mule.api.adapters import (
     SearchInfo,
     SearchResult,
 )
-from mule.lookup.handle import LookupHandle
+from mule.kad.opcodes import TagName
+from mule.kad.tags import IntTag
+from mule.lookup.handle import LookupHandle, State
 from mule.lookup.requests import SharedFile
 from mule.lookup.results import KeywordResult, NoteResult, SourceResult
 from mule.node.service import NodeService
@@ -43,7 +45,15 @@ def _file_query(query: str) -> tuple[int, int]:
 
 def _fields(result: object) -> dict[str, object]:
     if isinstance(result, KeywordResult):
-        return {"file_id": f"{result.file_id:032x}", "name": result.name, "size": result.size, "type": result.file_type}
+        # A file's Kad ID is its MD4 read big-endian: in hex, the ed2k hash a publish takes (docs/api.md).
+        sources = next((t.value for t in result.tags if isinstance(t, IntTag) and t.name == TagName.SOURCES), None)
+        return {
+            "file_hash": f"{result.file_id:032x}",
+            "name": result.name,
+            "size": result.size,
+            "type": result.file_type,
+            "sources": sources,
+        }
     if isinstance(result, SourceResult):
         return {"source_id": f"{result.source_id:032x}", "source_type": result.source_type}
     if isinstance(result, NoteResult):
@@ -129,9 +139,22 @@ class NodePublishing:
 
     def list(self) -> list[PublishInfo]:
         return [
-            PublishInfo(info.id, info.kind, info.file_hash, handles[0].state.value if handles else "done")
+            PublishInfo(info.id, info.kind, info.file_hash, _publish_state(handles))
             for info, handles in self._published
         ]
+
+
+def _publish_state(handles: list[LookupHandle]) -> str:
+    """One state for a publish's handles (one per keyword). A publish that stored its entries waits, queued, for its
+    republish (docs/lookups.md): that reads as ``done`` until a republish runs."""
+    states = {handle.state for handle in handles}
+    if states <= {State.CANCELLED}:
+        return State.CANCELLED.value
+    if State.RUNNING in states:
+        return State.RUNNING.value
+    if all(handle.results for handle in handles if handle.state is not State.CANCELLED):
+        return State.DONE.value
+    return State.QUEUED.value
 
 
 class NodeIndexStats:

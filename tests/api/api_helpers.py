@@ -1,7 +1,10 @@
-"""A running node on the in-memory network and the virtual clock, with the API served beside it on loopback."""
+"""A running node on the in-memory network and the virtual clock, with the API served beside it on loopback: with
+fake search/publish/index parts (PROFILE_V2), or with the node's real ones (``real``: PROFILE_V3, whose lookup and
+publish slots carry the API's searches and publishes, as ``python -m mule run`` wires them)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,8 +14,10 @@ import aiohttp
 
 from mule.api.adapters import Parts
 from mule.api.auth import read_token
+from mule.api.node_parts import NodePublishing, NodeSearches, node_parts
 from mule.api.server import ApiServer, Listen
 from mule.clock import VirtualClock
+from mule.contract import PROFILE_V2, PROFILE_V3
 from mule.node.service import NodeService
 from tests.api.fakes import FakeIndex, FakePublishing, FakeSearches
 from tests.node.network import network, seed_with, settle
@@ -25,8 +30,8 @@ class Running:
     token: str
     clock: VirtualClock
     nodes: list[NodeService]
-    searches: FakeSearches
-    publishing: FakePublishing
+    searches: FakeSearches | NodeSearches
+    publishing: FakePublishing | NodePublishing
     session: aiohttp.ClientSession
 
     @property
@@ -36,17 +41,23 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_api(
-    tmp_path: Path, *, peers: int = 3, settle_for: float = 120.0, parts: bool = True
+    tmp_path: Path, *, peers: int = 3, settle_for: float = 120.0, parts: bool = True, real: bool = False
 ) -> AsyncIterator[Running]:
     tmp_path.mkdir(exist_ok=True)
-    clock, _, _, nodes = network(tmp_path, peers + 1)
+    profile = PROFILE_V3 if real else PROFILE_V2
+    clock, _, _, nodes = network(tmp_path, peers + 1, profile)
     for node in nodes[1:]:
         seed_with(node, nodes[0])
     for node in nodes:
         await node.start()
-    searches, publishing = FakeSearches(), FakePublishing()
     ours = nodes[-1]
-    given = Parts(searches, publishing, FakeIndex()) if parts else Parts()
+    if real:
+        given = node_parts(ours)
+        assert given.searches is not None and given.publishing is not None
+        searches, publishing = given.searches, given.publishing
+    else:
+        searches, publishing = FakeSearches(), FakePublishing()
+        given = Parts(searches, publishing, FakeIndex()) if parts else Parts()
     server = ApiServer(ours, clock, ours._data_dir, Listen("127.0.0.1", 0), given)
     await server.start()
     await settle(clock, settle_for)  # with the API watching from the start, as beside a real node
@@ -64,5 +75,6 @@ async def running_api(
             )
     finally:
         await server.stop()
-        for node in nodes:
-            await node.stop()
+        stopping = asyncio.gather(*(node.stop() for node in nodes))
+        await settle(clock, profile.drain + 1.0)  # V3 drains on the node's clock: somebody must advance it
+        await stopping
