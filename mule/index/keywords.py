@@ -24,6 +24,7 @@ from mule.index.limits import (
     IndexLimits,
 )
 from mule.index.match import Matcher
+from mule.index.tally import Tally
 
 
 class _Keyword:
@@ -39,22 +40,14 @@ class _Keyword:
         self.files[file_id] = entries
 
 
-class KeywordStore:
-    __slots__ = ("_bytes", "_count", "_keywords", "_limits", "_published")
+class KeywordStore(Tally):
+    __slots__ = ("_keywords", "_limits", "_published")
 
     def __init__(self, limits: IndexLimits) -> None:
+        super().__init__()
         self._limits = limits
         self._keywords: dict[int, _Keyword] = {}
-        self._count = 0  # m_totalIndexKeyword
-        self._bytes = 0
         self._published: dict[int, int] = {}  # s_globalPublishIPs: publisher hash -> entries it is tracked on
-
-    def __len__(self) -> int:
-        return self._count
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
 
     @property
     def keyword_count(self) -> int:
@@ -100,11 +93,7 @@ class KeywordStore:
         entry.settle()
         entries.insert(0, entry)
         keyword.put(entry.file_id, entries)
-        if old is None:
-            self._count += 1
-        else:
-            self._bytes -= old.cost
-        self._bytes += entry.cost
+        self._gain(entry, old)
         return True, load
 
     def _affordable(self, entry: KeywordEntry) -> bool:
@@ -217,8 +206,7 @@ class KeywordStore:
                 for entry in keyword.files[file_id]:
                     if entry.lifetime < now:
                         self._untrack(entry)
-                        self._count -= 1
-                        self._bytes -= entry.cost
+                        self._lose(entry)
                         continue
                     self._forget_publishers(entry, now)
                     kept.append(entry)

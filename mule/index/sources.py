@@ -13,23 +13,16 @@ from collections.abc import Iterator
 
 from mule.index.entries import SourceEntry
 from mule.index.limits import FULL_LOAD, MAX_RESULT_TAGS, SOURCE_RESULTS, IndexLimits
+from mule.index.tally import Tally
 
 
-class SourceStore:
-    __slots__ = ("_bytes", "_count", "_files", "_limits")
+class SourceStore(Tally):
+    __slots__ = ("_files", "_limits")
 
     def __init__(self, limits: IndexLimits) -> None:
+        super().__init__()
         self._limits = limits
         self._files: dict[int, list[SourceEntry]] = {}  # file ID -> slots, oldest first
-        self._count = 0  # m_totalIndexSource
-        self._bytes = 0
-
-    def __len__(self) -> int:
-        return self._count
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
 
     @property
     def file_count(self) -> int:
@@ -76,13 +69,6 @@ class SourceStore:
         freed = 0 if replaced is None else replaced.cost
         return self._bytes - freed + entry.cost <= self._limits.source_bytes
 
-    def _gain(self, entry: SourceEntry, replaced: SourceEntry | None) -> None:
-        if replaced is None:
-            self._count += 1
-        else:
-            self._bytes -= replaced.cost
-        self._bytes += entry.cost
-
     def counts(self, file_id: int) -> tuple[int, int]:
         """``GetSourceCount`` and ``GetCompleteSourceCount``: the file's sources, and those with the complete flag."""
         slots = self._files.get(file_id, ())
@@ -109,8 +95,7 @@ class SourceStore:
                 continue
             for entry in slots:
                 if entry.lifetime < now:
-                    self._count -= 1
-                    self._bytes -= entry.cost
+                    self._lose(entry)
             if kept:
                 self._files[file_id] = kept
             else:
