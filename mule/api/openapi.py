@@ -70,6 +70,12 @@ def _operation(
     return operation
 
 
+def _queue(summary: str, schema: dict[str, Any], required: list[str], fields: dict[str, Any]) -> dict[str, Any]:
+    """A POST that queues work for the node's slots: 202 with the queued item, its body an object of ``fields``."""
+    body = {"type": "object", "required": required, "properties": {"kind": schema["properties"]["kind"], **fields}}
+    return _operation(summary, schema, status="202", body=body, errors=("400", "409", "413", "415", "503"))
+
+
 _SEARCH_ID = [{"name": "search_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
@@ -85,19 +91,11 @@ def openapi_document() -> dict[str, Any]:
         "/index": {"get": _operation("Local index figures", _OBJECT, errors=("503",))},
         "/searches": {
             "get": _operation("Searches this node knows", _OBJECT, errors=("503",)),
-            "post": _operation(
+            "post": _queue(
                 "Queue a search; it starts when a lookup slot takes it",
                 _SEARCH,
-                status="202",
-                body={
-                    "type": "object",
-                    "required": ["kind", "query"],
-                    "properties": {
-                        "kind": _SEARCH["properties"]["kind"],
-                        "query": {"type": "string", "maxLength": 512},
-                    },
-                },
-                errors=("400", "409", "413", "415", "503"),
+                ["kind", "query"],
+                {"query": {"type": "string", "maxLength": 512}},
             ),
         },
         "/searches/{search_id}": {
@@ -111,22 +109,16 @@ def openapi_document() -> dict[str, Any]:
         },
         "/publish": {
             "get": _operation("Publishes this node was asked for", _OBJECT, errors=("503",)),
-            "post": _operation(
+            "post": _queue(
                 "Queue a publish; it starts when a publish slot takes it",
                 _PUBLISH,
-                status="202",
-                body={
-                    "type": "object",
-                    "required": ["kind", "file_hash"],
-                    "properties": {
-                        "kind": _PUBLISH["properties"]["kind"],
-                        "file_hash": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
-                        "name": {"type": "string", "maxLength": 1024},
-                        "size": {"type": "integer", "minimum": 0},
-                        "note": {"type": "string", "maxLength": 4096},
-                    },
+                ["kind", "file_hash"],
+                {
+                    "file_hash": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+                    "name": {"type": "string", "maxLength": 1024},
+                    "size": {"type": "integer", "minimum": 0},
+                    "note": {"type": "string", "maxLength": 4096},
                 },
-                errors=("400", "409", "413", "415", "503"),
             ),
         },
         "/events": {
