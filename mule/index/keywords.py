@@ -59,6 +59,23 @@ class KeywordStore(Tally):
 
     # --- storing ---------------------------------------------------------------------------------------------------
 
+    def refusal(
+        self, keyword_id: int, size: int, name: str, tags: int, lifetime: float, now: float
+    ) -> tuple[bool, int | None] | None:
+        """``AddKeyword``'s checks that need no entry, in its order: ``(False, load)`` if an entry of this size,
+        common name, tag count (without name and size) and lifetime would be refused; ``None`` if ``add`` would
+        look further. A publish reads it before it builds an entry, so a refused one costs no entry at all."""
+        if self._count > self._limits.keyword_entries:
+            return False, FULL_LOAD
+        if not size or not name or lifetime < now:
+            return False, None
+        if tags + 2 > MAX_RESULT_TAGS:  # mule: an answer iMule would garble (a u8 count past 255)
+            return False, None
+        keyword = self._keywords.get(keyword_id)
+        if keyword is not None and len(keyword.files) > self._limits.files_per_keyword:
+            return False, FULL_LOAD  # this keyword takes no more files, whichever they are
+        return None
+
     def add(
         self, keyword_id: int, entry: KeywordEntry, now: float, *, tracked: bool = False
     ) -> tuple[bool, int | None]:
@@ -66,17 +83,12 @@ class KeywordStore(Tally):
 
         ``tracked``: the entry comes from key_index.dat with its own tracking (iMule does not merge those).
         """
-        if self._count > self._limits.keyword_entries:
-            return False, FULL_LOAD
-        if not entry.size or not common_name(entry.names) or entry.lifetime < now:
-            return False, None
-        if len(entry.tags) + 2 > MAX_RESULT_TAGS:  # mule: an answer iMule would garble (a u8 count past 255)
-            return False, None
+        refused = self.refusal(keyword_id, entry.size, common_name(entry.names), len(entry.tags), entry.lifetime, now)
+        if refused is not None:
+            return refused
         keyword = self._keywords.get(keyword_id)
         in_keyword = 0 if keyword is None else len(keyword.files)
         load = 1 if keyword is None else in_keyword * 100 // self._limits.files_per_keyword
-        if in_keyword > self._limits.files_per_keyword:
-            return False, FULL_LOAD
         stored = None if keyword is None else keyword.files.get(entry.file_id)
         if stored and in_keyword > self._limits.files_per_keyword - self._limits.refresh_headroom:
             return False, FULL_LOAD  # a hot keyword: refreshing known files would crowd out new ones

@@ -70,6 +70,22 @@ def _address(tag: Tag) -> int:
     return hash_code(tag.value)
 
 
+def _keyword_tags(tags: Sequence[Tag]) -> tuple[str, int, list[Tag]]:
+    """``Process2PublishKeyRequest``'s reading of one entry: tags read last to first; the first non-empty name and
+    first nonzero size are kept apart (later ones dropped), every other tag is kept, in that reversed order."""
+    name, size, kept = "", 0, []
+    for tag in reversed(tags):
+        if tag.name == TagName.FILENAME:
+            if not name:
+                name = _string(tag)
+        elif tag.name == TagName.FILESIZE:
+            if not size:
+                size = _integer(tag)
+        else:
+            kept.append(tag)
+    return name, size, kept
+
+
 def split_results(results: Sequence[Entry], lengths: Sequence[int], header: int) -> list[tuple[Entry, ...]]:
     """``CIndexed::SendResults``: fill each datagram up to 10,238 payload bytes, then start the next; a result
     too large for an empty datagram is left out. There is always at least one datagram."""
@@ -144,7 +160,7 @@ class IndexAnswers:
         publisher, now, load = hash_code(inbound.source), inbound.now, 0
         try:
             for item in message.entries:
-                _, changed = self._index.keywords.add(message.target, self._kad2_keyword(item, publisher, now), now)
+                _, changed = self._add_keyword(message.target, item.kad_id, _keyword_tags(item.tags), publisher, now)
                 load = load if changed is None else changed
         except Unreadable:
             return []
@@ -230,22 +246,20 @@ class IndexAnswers:
 
     # --- reading published entries ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _kad2_keyword(item: Entry, publisher: int, now: float) -> KeywordEntry:
-        """``Process2PublishKeyRequest``: tags read last to first; the first non-empty name and first nonzero size
-        are kept apart (later ones dropped), every other tag is kept, in that reversed order."""
-        name, size, kept = "", 0, []
-        for tag in reversed(item.tags):
-            if tag.name == TagName.FILENAME:
-                if not name:
-                    name = _string(tag)
-            elif tag.name == TagName.FILESIZE:
-                if not size:
-                    size = _integer(tag)
-            else:
-                kept.append(tag)
+    def _add_keyword(
+        self, target: int, file_id: int, read: tuple[str, int, list[Tag]], publisher: int, now: float
+    ) -> tuple[bool, int | None]:
+        """``AddKeyword`` for one published file: the entry is built only if the store would look at it, so an
+        empty entry, or any entry once the store or this keyword is full, costs its tag scan and no more. What
+        is stored and the load answered are those of building every entry (iMule builds each one)."""
+        name, size, kept = read
+        lifetime = now + KEYWORD_LIFETIME
+        keywords = self._index.keywords
+        refused = keywords.refusal(target, size, name, len(kept), lifetime, now)
+        if refused is not None:
+            return refused
         names = [(name, 1)] if name else []
-        return KeywordEntry(item.kad_id, size, tuple(kept), now + KEYWORD_LIFETIME, publisher, names)
+        return keywords.add(target, KeywordEntry(file_id, size, tuple(kept), lifetime, publisher, names), now)
 
     @staticmethod
     def _kad2_source(message: messages.PublishSourceReq, source: bytes, now: float) -> SourceEntry | None:
@@ -313,8 +327,6 @@ class IndexAnswers:
             if not stored:
                 return None, load
             return kad1.Kad1PublishRes(target, load, self._index.sources.counts(target)), load
-        names = [(name, 1)] if name else []
-        keyword = KeywordEntry(item.kad_id, size, tuple(kept), now + KEYWORD_LIFETIME, publisher, names)
-        _, changed = self._index.keywords.add(target, keyword, now)
+        _, changed = self._add_keyword(target, item.kad_id, (name, size, kept), publisher, now)
         load = load if changed is None else changed
         return kad1.Kad1PublishRes(target, load), load
