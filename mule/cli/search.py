@@ -34,27 +34,33 @@ def _stream(client, args: argparse.Namespace, query: str) -> int:
     search = client.post("/searches", {"kind": args.kind, "query": query})
     if not args.json:
         print(f"search {search['id']} ({search['kind']} {query!r}) {search['state']}; results as they arrive:")
-    count = 0
-    for result in client.get(f"/searches/{search['id']}/results")["results"]:
-        count += _show(result, args.json)
-    for name, data in events:
+    shown: set[int] = set()  # seqs: a result can come both in the catch-up read and on the stream
+
+    def show(result: dict) -> bool:
+        """Print ``result`` once; whether ``--max`` is reached."""
+        if result["seq"] not in shown:
+            shown.add(result["seq"])
+            _show(result, args.json)
+        return bool(args.max) and len(shown) >= args.max
+
+    done = any(show(result) for result in client.get(f"/searches/{search['id']}/results")["results"])
+    for name, data in () if done else events:
         if name == "search-result" and data["search_id"] == search["id"]:
-            count += _show(data, args.json)
+            if show(data):
+                break
         elif name == "status":
             state = client.get(f"/searches/{search['id']}")["state"]
             if state in ("done", "cancelled"):
                 break
-        if args.max and count >= args.max:
-            break
+    count = len(shown)
     if not args.json:
         print(f"{count} result(s)")
     return Exit.OK
 
 
-def _show(result: dict, as_json: bool) -> int:
+def _show(result: dict, as_json: bool) -> None:
     fields = result["fields"]
     if as_json:
         print(json.dumps(fields), flush=True)
     else:
         print(f"{fields.get('file_hash', ''):32}  {fields.get('size', ''):>12}  {fields.get('name', '')}", flush=True)
-    return 1

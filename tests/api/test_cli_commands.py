@@ -80,3 +80,30 @@ def test_status_without_a_running_api_fails_in_one_line(tmp_path: Path, capsys: 
     os.chmod(data_dir / "api.token", 0o600)
     assert main(["status", "--data-dir", str(data_dir), "--api", "127.0.0.1:9"]) == 1
     assert "api.enabled = true" in capsys.readouterr().err
+
+
+class _RacedClient:
+    """A result delivered between subscribing and the catch-up read: it is in both, as in a real race."""
+
+    def events(self):
+        yield "status", {}
+        yield "search-result", {"search_id": "s1", "seq": 0, "fields": {"name": "one.iso"}}
+        yield "search-result", {"search_id": "s1", "seq": 1, "fields": {"name": "two.iso"}}
+        yield "status", {}
+
+    def post(self, path: str, body: dict) -> dict:
+        return {"id": "s1", "kind": "keyword", "state": "queued"}
+
+    def get(self, path: str) -> dict:
+        if path.endswith("/results"):
+            return {"results": [{"search_id": "s1", "seq": 0, "fields": {"name": "one.iso"}}]}
+        return {"state": "done"}
+
+
+def test_search_prints_each_result_once_when_catch_up_and_stream_overlap(capsys: pytest.CaptureFixture[str]):
+    from argparse import Namespace
+
+    from mule.cli.search import _stream
+
+    assert _stream(_RacedClient(), Namespace(json=True, max=0, kind="keyword"), "debian") == 0
+    assert [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()] == ["one.iso", "two.iso"]
