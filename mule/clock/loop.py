@@ -120,12 +120,15 @@ class LoopClock:
 
     def _run_due(self) -> None:
         heap = self._heap
+        # Only timers already scheduled and due when this wake-up began: what callbacks schedule meanwhile (a
+        # deferred hand-off, a chain) waits for the next wake-up, so the loop always gets its turn (no livelock).
+        horizon, cutoff = self.now(), next(self._sequence)
         try:
             while heap:
-                when, _, timer = heap[0]
+                when, sequence, timer = heap[0]
                 if timer.cancelled:
                     heapq.heappop(heap)
-                elif when <= self.now():
+                elif when <= horizon and sequence < cutoff:
                     heapq.heappop(heap)
                     timer.callback()
                 else:

@@ -32,6 +32,10 @@ from mule.shaper.queue import DelayQueue, Due, Message
 from mule.shaper.sketch import RateSketch
 from mule.transport.interface import Transport, TransportError
 
+RETRIES = 2
+"""Late wake-ups refused per message at most; the next one is taken whatever its lateness (within the deadline).
+A loop that is merely busy makes every wake-up late: refusing for ever would turn load into loss."""
+
 
 class Outcome(Enum):
     SENT = "sent"
@@ -102,8 +106,8 @@ class Shaper:
         self._slack = profile.deadline_slack
         self.lateness = LatenessLog(profile.lateness_samples)
         self.counters = Counters()
-        self._aims: dict[int, float] = {}
-        """Messages put back by the clock (``retry_at``: a late wake-up) -> their new aim, keyed by ``id``."""
+        self._aims: dict[int, tuple[float, int]] = {}
+        """Messages put back by the clock (``retry_at``: a late wake-up), by ``id`` -> (new aim, times refused)."""
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._closed = False
@@ -215,11 +219,11 @@ class Shaper:
         aims = self._aims
         for message in due.messages:
             now = clock.now()
-            aim = aims.pop(id(message), message.planned)
-            if now <= message.planned + self._slack:  # what is already lost is not tried again
+            aim, refused = aims.pop(id(message), (message.planned, 0))
+            if refused < RETRIES and now <= message.planned + self._slack:  # what is already lost is not retried
                 retry = clock.retry_at(aim)
                 if retry is not None:
-                    aims[id(message)] = retry
+                    aims[id(message)] = (retry, refused + 1)
                     self._queue.defer(message, retry)
                     continue
             outcome = self._hand_off(message, now)

@@ -257,3 +257,31 @@ def test_retry_at_refuses_a_late_wake_up_with_a_dithered_aim_and_takes_a_timely_
     offsets = aims - aims.min()
     assert offsets.max() <= TICK + 0.5  # within one dither draw (plus how long 200 calls took)
     assert np.unique(aims).size == aims.size  # each a fresh draw
+
+
+def test_timers_that_fall_due_while_a_wake_up_runs_wait_for_the_next_one() -> None:
+    """A callback that keeps scheduling due work must not keep the loop from its other tasks (no livelock)."""
+
+    async def scenario() -> tuple[int, int]:
+        clock = LoopClock()
+        chained = 0
+        other_ran_at: list[int] = []
+
+        def chain() -> None:
+            nonlocal chained
+            chained += 1
+            if chained < 200:
+                clock.call_at(clock.now() - 1.0, chain)  # already due when scheduled
+
+        async def other() -> None:
+            other_ran_at.append(chained)
+
+        clock.call_at(clock.now(), chain)
+        task = asyncio.get_running_loop().create_task(other())
+        while chained < 200:
+            await asyncio.sleep(0)
+        await task
+        return other_ran_at[0], chained
+
+    other_at, chained = asyncio.run(scenario())
+    assert chained == 200 and other_at < 200  # the other task ran before the chain was done

@@ -13,6 +13,7 @@ from shaper_stats import assert_delays_follow_law, make_rig
 from mule.clock import VirtualClock
 from mule.contract.profile import PROFILE_V2
 from mule.shaper import Kind, Outcome, Shaper
+from mule.shaper.shaper import RETRIES
 
 SEED = b"shaper-handoff".ljust(32, b".")
 WORK = 0.3
@@ -81,7 +82,7 @@ class RefusingClock(VirtualClock):
 
 
 def test_a_late_wake_up_is_deferred_to_the_clock_s_new_aim_and_still_sent_in_time() -> None:
-    clock = RefusingClock(1000.0, refusals=2, step=0.0007)
+    clock = RefusingClock(1000.0, refusals=RETRIES, step=0.0007)
     rig = make_rig(PROFILE_V2, SEED, clock=clock)
     rig.shaper.submit(b"peer", b"once", Kind.RESPONSE)
     planned = rig.shaper._queue.next_due()
@@ -89,16 +90,28 @@ def test_a_late_wake_up_is_deferred_to_the_clock_s_new_aim_and_still_sent_in_tim
     clock.advance(10.0)
     assert [payload for _at, _d, payload in rig.wire] == [b"once"]
     sent_at = rig.wire[0][0]
-    assert clock.asked == pytest.approx([planned, planned + 0.0007, planned + 0.0014])  # re-aimed twice, then taken
-    assert sent_at == clock.asked[-1] <= planned + PROFILE_V2.deadline_slack
+    assert clock.asked == pytest.approx([planned, planned + 0.0007])  # refused twice (RETRIES), then taken
+    assert sent_at == pytest.approx(planned + 0.0014) and sent_at <= planned + PROFILE_V2.deadline_slack
     assert [r.outcome for r in rig.releases] == [Outcome.SENT] and rig.releases[0].planned == planned
 
 
-def test_a_wake_up_refused_until_the_deadline_is_dropped_never_sent_late() -> None:
-    clock = RefusingClock(1000.0, refusals=10**6, step=0.004)
+def test_a_busy_loop_s_late_wake_ups_are_refused_only_so_often_then_the_message_leaves() -> None:
+    clock = RefusingClock(1000.0, refusals=10**6, step=0.0009)  # every wake-up late, as on a loop that is busy
+    rig = make_rig(PROFILE_V2, SEED, clock=clock)
+    for index in range(50):
+        rig.shaper.submit(b"peer-%d" % index, bytes([index]), Kind.RESPONSE)
+    clock.advance(10.0)
+    assert len(rig.wire) == 50 and rig.shaper.counters.expired == 0  # load is not turned into loss
+    assert len(clock.asked) == 50 * RETRIES  # each refused exactly RETRIES times, then taken
+    assert all(r.actual == pytest.approx(r.planned + RETRIES * 0.0009) for r in rig.releases)
+
+
+def test_deferral_never_outlives_the_deadline() -> None:
+    step = PROFILE_V2.deadline_slack / RETRIES + 0.001  # the refusals alone run past the deadline
+    clock = RefusingClock(1000.0, refusals=10**6, step=step)
     rig = make_rig(PROFILE_V2, SEED, clock=clock)
     for index in range(50):
         rig.shaper.submit(b"peer-%d" % index, bytes([index]), Kind.RESPONSE)
     clock.advance(10.0)
     assert rig.wire == [] and rig.shaper.counters.expired == 50 and rig.shaper.queued_messages == 0
-    assert all(r.actual <= r.planned + PROFILE_V2.deadline_slack + 0.004 for r in rig.releases)
+    assert all(r.outcome is Outcome.EXPIRED for r in rig.releases)
