@@ -16,3 +16,12 @@ class Clock(Protocol):
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` once, at ``when`` or as soon as possible after it (never before)."""
         ...
+
+    def retry_at(self, aim: float) -> float | None:
+        """Whether now is a fit instant to hand off something aimed at ``aim``: ``None`` if so, else a new aim.
+
+        A real clock refuses a wake-up that came late through a contended scheduler (it may carry the host's
+        scheduler phase) and names a dithered instant to try again (docs/contract.md, "Hand-off instants"); a
+        virtual clock is never late that way and returns ``None``.
+        """
+        ...

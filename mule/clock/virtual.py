@@ -40,6 +40,9 @@ class VirtualClock:
         heapq.heappush(self._heap, (max(when, self._now), next(self._sequence), timer))
         return timer
 
+    def retry_at(self, aim: float) -> float | None:
+        return None
+
     def pending(self) -> int:
         """Scheduled callbacks not yet run or cancelled."""
         return sum(not timer.cancelled for _, _, timer in self._heap)

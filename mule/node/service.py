@@ -241,19 +241,21 @@ class NodeService:
 
     def on_datagram(self, source: bytes, payload: bytes) -> None:
         assert self.core is not None, "start() first"
+        received = self._clock.now()
         try:
-            sends = self.core.receive(source, payload, self._clock.now())
+            sends = self.core.receive(source, payload, received)
         except Exception:  # the core contains its own faults; this is the belt to its braces
             self._fault("handling a datagram")
             return
-        self._submit(sends)
+        self._submit(sends, received)
 
     # --- outbound and time ------------------------------------------------------------------------------------------
 
-    def _submit(self, sends: list[Send]) -> None:
+    def _submit(self, sends: list[Send], received: float | None = None) -> None:
+        """``received``: when the datagram that caused ``sends`` arrived (the shaper anchors their release there)."""
         for send in sends:
             try:
-                self.shaper.submit(send.destination, send.payload, send.kind)
+                self.shaper.submit(send.destination, send.payload, send.kind, received=received)
             except Exception:
                 self._fault("submitting")
         self._arm_tick()

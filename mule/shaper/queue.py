@@ -94,6 +94,12 @@ class DelayQueue:
         self._bytes += size
         return True
 
+    def defer(self, message: Message, aim: float) -> None:
+        """Put back a message ``pop_due`` gave out, to come due again at ``aim`` (its ``planned`` is unchanged)."""
+        heapq.heappush(self._heap, (aim, next(self._sequence), message))
+        self._messages += 1
+        self._bytes += len(message.payload)
+
     def push_void(self, now: float) -> None:
         """An input to be dropped: it waits the same law as a message, then vanishes."""
         self._add_void(now + self._sampler.draw())

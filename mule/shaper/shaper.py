@@ -3,8 +3,12 @@
 It owns the transport's send function (claimed at construction, so nobody else can
 hold it), binds the sans-IO delay queue, caps and gate to a ``Clock``, and hands each
 message off at its own release instant (several due at once leave in shuffled order).
-At release a message is sent, or silently dropped if it missed its deadline (planned
-release + the profile's slack: never sent late), a cap is full or the transport
+Release instants are anchored at the receipt of the
+datagram that caused the message (``submit(..., received=)``), so the node's own work time
+never shows. A wake-up the clock finds late (``Clock.retry_at``) is not used for a hand-off:
+the message goes back in the queue for a dithered instant, so hand-offs carry no phase of
+the host's scheduler. At release a message is sent, or silently dropped if it missed its deadline
+(planned release + the profile's slack: never sent late), a cap is full or the transport
 refuses it: all of these are congestion, never retried here and never answered
 faster. The caller learns nothing from ``submit``.
 """
@@ -30,6 +34,10 @@ from mule.shaper.sketch import RateSketch
 from mule.transport.interface import Transport, TransportError
 
 log = logging.getLogger(__name__)
+
+RETRIES = 2
+"""Late wake-ups refused per message at most; the next one is taken whatever its lateness (within the deadline).
+A loop that is merely busy makes every wake-up late: refusing for ever would turn load into loss."""
 
 
 class Outcome(Enum):
@@ -144,20 +152,33 @@ class Shaper:
         self._slack = profile.deadline_slack
         self.lateness = LatenessLog(profile.lateness_samples)
         self.counters = Counters()
+        self._aims: dict[int, tuple[float, int]] = {}
+        """Messages put back by the clock (``retry_at``: a late wake-up), by ``id`` -> (new aim, times refused)."""
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._closed = False
 
     # --- outbound -------------------------------------------------------------------------------------------
 
-    def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
-        """Queue one datagram. It leaves after a draw of the delay law, by its deadline, or not at all."""
+    def submit(self, destination: bytes, payload: bytes, kind: Kind, *, received: float | None = None) -> None:
+        """Queue one datagram. It leaves a draw of the delay law after its anchor, by its deadline, or not at all.
+
+        The anchor is ``received``, when the datagram that caused this one was received (a reply's request), so
+        however long the node took to get to it and work it out (a starved host, a full table) neither moves the
+        release instant nor stretches the bound: it leaves by ``received`` + the profile's ``max_delay`` or never.
+        Without a cause (upkeep, a user's lookup) the anchor is now.
+        """
         self.counters.submitted += 1
         if self._closed:
             return
-        if not self._queue.push(self._clock.now(), destination, payload, kind):
+        if not self._queue.push(self._anchor(received), destination, payload, kind):
             self.counters.overflowed += 1
         self._arm()
+
+    def _anchor(self, received: float | None) -> float:
+        """Where a release is counted from: the cause's receipt, or now (never a receipt claimed in the future)."""
+        now = self._clock.now()
+        return now if received is None else min(received, now)
 
     def start_lookup(self) -> bool:
         """Whether a new lookup may start now (hard cap per window); ``False`` means do not start it."""
@@ -235,6 +256,7 @@ class Shaper:
             self._timer.cancel()
             self._timer = self._timer_at = None
         self._queue.clear()
+        self._aims.clear()
 
     # --- release --------------------------------------------------------------------------------------------
 
@@ -259,8 +281,16 @@ class Shaper:
     def _release(self, due: Due) -> None:
         clock = self._clock
         observer = self._observer
+        aims = self._aims
         for message in due.messages:
             now = clock.now()
+            aim, refused = aims.pop(id(message), (message.planned, 0))
+            if refused < RETRIES and now <= message.planned + self._slack:  # what is already lost is not retried
+                retry = clock.retry_at(aim)
+                if retry is not None:
+                    aims[id(message)] = (retry, refused + 1)
+                    self._queue.defer(message, retry)
+                    continue
             outcome = self._hand_off(message, now)
             if outcome is not Outcome.CAPPED:
                 self.lateness.record(message.planned, now)

@@ -17,6 +17,7 @@ import pytest
 import uvloop
 
 from mule.clock import LoopClock
+from mule.clock.loop import TICK
 from mule.contract.profile import profile_for_tests
 from mule.shaper import DelayLaw, Kind, Outcome, Release, Shaper, WindowCap
 from mule.transport.memory import MemoryHub
@@ -201,3 +202,86 @@ def test_a_blocked_loop_never_sends_past_the_deadline(loop_factory: LoopFactory)
     assert all(r.outcome is Outcome.EXPIRED for r in stalled)  # deterministic: each was >= 240 ms past its deadline
     assert all(r.actual <= r.planned + profile.deadline_slack for r in releases if r.outcome is Outcome.SENT)
     assert shaper.counters.expired >= 200 and shaper.counters.congested == shaper.counters.expired
+
+
+@both_loops
+def test_wake_ups_never_use_the_loop_s_millisecond_timers(loop_factory: LoopFactory) -> None:
+    """The loop's own timers wake on a 1 ms grid shared by the host: the clock must not use them at all."""
+
+    async def scenario() -> tuple[list[int], list[object]]:
+        loop = asyncio.get_running_loop()
+        used: list[object] = []
+        call_later, call_at = loop.call_later, loop.call_at
+
+        def spy_later(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+            used.append(callback)
+            return call_later(delay, callback, *args)
+
+        def spy_at(when: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+            used.append(callback)
+            return call_at(when, callback, *args)
+
+        loop.call_later, loop.call_at = spy_later, spy_at  # type: ignore[method-assign]
+        clock = LoopClock()
+        fired: list[int] = []
+        done = loop.create_future()
+        for index in range(20):
+
+            def record(index: int = index) -> None:
+                fired.append(index)
+                if len(fired) == 20:
+                    done.set_result(None)
+
+            clock.call_at(clock.now() + 0.001 * index + 0.0003, record)
+        await done
+        return fired, [c for c in used if getattr(c, "__self__", None) is clock]
+
+    if loop_factory is uvloop.new_event_loop:
+        pytest.skip("uvloop's loop methods are read-only; the clock's code path is the same on both loops")
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        fired, clock_timers = runner.run(scenario())
+    assert fired == list(range(20)) and clock_timers == []
+
+
+def test_retry_at_refuses_a_late_wake_up_with_a_dithered_aim_and_takes_a_timely_one() -> None:
+    async def scenario() -> tuple[list[float | None], float, float | None]:
+        clock = LoopClock()
+        before = clock.now()
+        late = [clock.retry_at(before - 1.0) for _ in range(200)]  # a second late: refused every time
+        return late, before, clock.retry_at(clock.now() + 1.0)  # not yet due: a timely wake-up
+
+    late, before, timely = asyncio.run(scenario())
+    assert timely is None
+    aims = np.asarray(late, dtype=np.float64)
+    assert (aims >= before).all()
+    offsets = aims - aims.min()
+    assert offsets.max() <= TICK + 0.5  # within one dither draw (plus how long 200 calls took)
+    assert np.unique(aims).size == aims.size  # each a fresh draw
+
+
+def test_timers_that_fall_due_while_a_wake_up_runs_wait_for_the_next_one() -> None:
+    """A callback that keeps scheduling due work must not keep the loop from its other tasks (no livelock)."""
+
+    async def scenario() -> tuple[int, int]:
+        clock = LoopClock()
+        chained = 0
+        other_ran_at: list[int] = []
+
+        def chain() -> None:
+            nonlocal chained
+            chained += 1
+            if chained < 200:
+                clock.call_at(clock.now() - 1.0, chain)  # already due when scheduled
+
+        async def other() -> None:
+            other_ran_at.append(chained)
+
+        clock.call_at(clock.now(), chain)
+        task = asyncio.get_running_loop().create_task(other())
+        while chained < 200:
+            await asyncio.sleep(0)
+        await task
+        return other_ran_at[0], chained
+
+    other_at, chained = asyncio.run(scenario())
+    assert chained == 200 and other_at < 200  # the other task ran before the chain was done

@@ -56,9 +56,11 @@ def make_rig(
     *,
     start: float = 1000.0,
     tap: WireTap | None = None,
+    clock: VirtualClock | None = None,
 ) -> Rig:
-    """A recording rig; with ``tap``, the caller records the wire itself and nothing else is kept (floods)."""
-    clock = VirtualClock(start)
+    """A recording rig; with ``tap``, the caller records the wire itself and nothing else is kept (floods).
+    ``clock``: a virtual clock of the caller's (a subclass that plays a contended host), else a new one at ``start``."""
+    clock = VirtualClock(start) if clock is None else clock
     wire: list[tuple[float, bytes, bytes]] = []
     releases: list[Release] = []
     if tap is None:

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction, parents: list[argparse.Argu
         description="Measure a real node under conditions in randomized blocks; write report.html, constancy.json "
         "and a verdict (exit 0: nothing told apart and every control caught; 1 otherwise).",
     )
-    parser.add_argument("--quick", action="store_true", help="7 blocks of 2 s runs (under 10 minutes on 2 cores)")
+    parser.add_argument("--quick", action="store_true", help="6 blocks of 2.5 s runs (under 10 minutes on 2 cores)")
     parser.add_argument("--out", type=Path, default=Path("constancy-report"), help="directory for the report")
     parser.add_argument("--blocks", type=int, help="blocks (each runs every condition once)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the block order and probe schedules")

@@ -1,6 +1,6 @@
 """From the runs' raw samples to per-condition figures and per-pair tests, each with its threshold.
 
-Pooled tests (KS, Anderson–Darling, precedence of the law's edges, Welch t) treat replies as the
+Pooled tests (KS, Anderson–Darling, precedence and balance at the law's edges, Welch t) treat replies as the
 unit: the delay of each reply is its own draw of the law plus a lateness that is small next to
 it. Where replies of one run share something (a load, a table, a host), runs are the unit: the
 classifier, the per-run Mann–Whitney comparison, the burst order and the two-node alignment.
@@ -105,6 +105,14 @@ def compare(a_runs: Sequence[Run], b_runs: Sequence[Run], a: str, b: str, kind: 
     tests.append(
         _p_test(
             "precedence at the law's edges", stats.edge_shift(da, db)[0], stats.precedence_p_value(da, db), "replies"
+        )
+    )
+    tests.append(
+        _p_test(
+            f"edge balance (below base + {1e3 * stats.EDGE_BAND:g} ms, above the law's top)",
+            stats.edge_shift(da, db)[1],
+            stats.edge_balance_p_value(da, db, PROFILE_V2.delay),
+            "replies",
         )
     )
     t = stats.welch_t(da, db)

@@ -27,7 +27,7 @@ from mule._core import IMPLEMENTATION
 from mule.bench.constancy import controls
 from mule.clock import LoopClock
 from mule.contract import Kind, WindowCap
-from mule.contract.profile import DelayLaw, profile_for_tests
+from mule.contract.profile import PROFILE_V3, DelayLaw, profile_for_tests
 from mule.kad import messages
 from mule.kad.opcodes import RequestType
 from mule.node.service import NodeService
@@ -35,8 +35,11 @@ from mule.shaper import Shaper
 from mule.transport.memory import MemoryHub, random_destination
 from mule.transport.trace import TracedTransport, TraceRecord
 
-NODE_PROFILE = profile_for_tests(global_send=WindowCap(1 << 20, 1.0))
-"""V2 exactly (law, deadline, queue, per-peer caps), with only the global send cap out of the probe's way."""
+NODE_PROFILE = profile_for_tests(base=PROFILE_V3, global_send=WindowCap(1 << 20, 1.0), drain=0.0)
+"""V3 (law, deadline, queue, per-peer caps, lookup slots), with the global send cap out of the probe's way and no
+drain at the end of a run (nothing is measured after the last reply)."""
+UPKEEP_PROFILE = profile_for_tests(global_send=WindowCap(1 << 20, 1.0))
+"""The long-lived upkeep nodes run V2 (the same upkeep law, no lookups): every unsolicited send is upkeep."""
 PEER_PROFILE = profile_for_tests(
     delay=DelayLaw(0.0, 1e-6),
     deadline_slack=10.0,
@@ -62,6 +65,8 @@ class Spec:
     table: int = 0
     flood_peers: int = 0
     flood_rate: float = 0.0
+    lookups: float = 0.0
+    """User keyword searches started per second (the client role), each on a fresh random keyword."""
     control: str | None = None
     cpus: list[int] | None = None
     upkeep_only: bool = False
@@ -86,10 +91,20 @@ def _fill(node: NodeService, count: int, rng: np.random.Generator, now: float) -
     return len(node.table.contacts())
 
 
+class PeerClock(LoopClock):
+    """The probe's and flooders' clock: hands off as soon as woken. Their instants are traced at hand-off, so how
+    late they are costs nothing, and a settle pause here would only hold up the node sharing this loop."""
+
+    __slots__ = ()
+
+    def settle(self, planned: float) -> float:
+        return self.now()
+
+
 class Peers:
     """Peers that each send through a shaper of their own, as any correct sender must."""
 
-    def __init__(self, hub: MemoryHub, clock: LoopClock) -> None:
+    def __init__(self, hub: MemoryHub, clock: PeerClock) -> None:
         self._hub = hub
         self._clock = clock
 
@@ -117,10 +132,10 @@ async def run(spec: Spec) -> dict[str, object]:
     node_records: list[TraceRecord] = []
     traced = TracedTransport(hub.endpoint(), clock, node_records.append, salt=salt)
     with tempfile.TemporaryDirectory(prefix="mule-constancy-") as data_dir:
-        node = NodeService(traced, clock, Path(data_dir), NODE_PROFILE)
+        node = NodeService(traced, clock, Path(data_dir), UPKEEP_PROFILE if spec.upkeep_only else NODE_PROFILE)
         await node.start()
         contacts = _fill(node, spec.table, rng, clock.now()) if spec.table else len(node.table.contacts())
-        peers = Peers(hub, clock)
+        peers = Peers(hub, PeerClock(loop))
         requested: dict[str, float] = {}
 
         def sink_for(destination: bytes) -> object:
@@ -156,6 +171,14 @@ async def run(spec: Spec) -> dict[str, object]:
                 shaper = flood[index % len(flood)][1]
                 clock.call_at(at, lambda s=shaper: s.submit(node_dest, ping, Kind.REQUEST))
                 index += 1
+        if spec.lookups:
+            at = start
+            while True:
+                at += rng.exponential(1.0 / spec.lookups)
+                if at >= end:
+                    break
+                keyword = rng.bytes(6).hex()
+                clock.call_at(at, lambda k=keyword: node.search_keywords(k))
         stop_file = spec.extra.get("stop_file")
         if spec.upkeep_only and isinstance(stop_file, str):
             while not Path(stop_file).exists():  # lives as long as the whole measurement
@@ -230,5 +253,26 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def serve() -> int:
+    """A fork server: everything above is imported once, then each line on stdin (a JSON list of ``[spec, out]``)
+    is run as forked children at once (two nodes on one host are one line), and one line of their exit codes is
+    written back. A run then costs no interpreter start-up or imports, which under CPU hogs took seconds."""
+    for line in sys.stdin:
+        pids = []
+        for spec, out in json.loads(line):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    code = main([spec, out])
+                finally:
+                    sys.stderr.flush()
+                    os._exit(code)
+            pids.append(pid)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+        print(json.dumps(codes), flush=True)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv[1:]))

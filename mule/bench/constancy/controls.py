@@ -28,18 +28,18 @@ FIXED_PERIOD = 10.0
 class PlusTwoMsShaper(Shaper):
     """Every message waits 2 ms longer than the law says (work done before ``submit`` that a correct node hides)."""
 
-    def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
+    def submit(self, destination: bytes, payload: bytes, kind: Kind, *, received: float | None = None) -> None:
         self.counters.submitted += 1
-        self._queue.push(self._clock.now() + EXTRA_WORK, destination, payload, kind)
+        self._queue.push(self._anchor(received) + EXTRA_WORK, destination, payload, kind)
         self._arm()
 
 
 class FastPathShaper(Shaper):
     """PONGs skip the law's base delay ("pings are cheap"): a fast path for one opcode."""
 
-    def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
+    def submit(self, destination: bytes, payload: bytes, kind: Kind, *, received: float | None = None) -> None:
         self.counters.submitted += 1
-        now = self._clock.now()
+        now = self._anchor(received)
         if frame_opcode(payload) == PONG:
             now -= self.profile.delay.base
         self._queue.push(now, destination, payload, kind)
@@ -51,10 +51,10 @@ class FifoShaper(Shaper):
 
     _last_planned = float("-inf")
 
-    def submit(self, destination: bytes, payload: bytes, kind: Kind) -> None:
+    def submit(self, destination: bytes, payload: bytes, kind: Kind, *, received: float | None = None) -> None:
         self.counters.submitted += 1
         queue = self._queue
-        now = self._clock.now()
+        now = self._anchor(received)
         planned = max(now + queue._sampler.draw(), self._last_planned + 1e-6)
         self._last_planned = planned
         heapq.heappush(queue._heap, (planned, next(queue._sequence), Message(destination, payload, kind, now, planned)))

@@ -45,6 +45,7 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("full", "1,250 verified contacts in the table", spec={"table": 1250}),
     Condition("flooded", "2,000 distinct peers flood PINGs at 500/s", spec={"flood_peers": 2000, "flood_rate": 500.0}),
     Condition("twonodes", "two nodes on one host, probed at once", nodes=2),
+    Condition("client", "client role: the user starts 5 keyword searches a second", spec={"lookups": 5.0}),
     Condition("plus2ms", "control: +2 ms before hand-off", spec={"control": "plus2ms"}, control=True),
     Condition("fastpath", "control: PONG skips the base delay", spec={"control": "fastpath"}, control=True),
     Condition("fifo", "control: FIFO release", spec={"control": "fifo"}, control=True),
@@ -73,7 +74,7 @@ class Plan:
         }
 
 
-QUICK = {"blocks": 7, "duration": 2.0, "rate": 800.0}
+QUICK = {"blocks": 6, "duration": 2.5, "rate": 800.0}
 FULL = {"blocks": 16, "duration": 6.0, "rate": 800.0}
 
 
@@ -96,6 +97,41 @@ def start_child(spec: Spec, env: dict[str, str], workdir: Path) -> tuple[subproc
         stderr=subprocess.PIPE,
     )
     return process, out
+
+
+class ForkServer:
+    """One ``child --serve`` per environment (compiled, pure): runs forked from it skip start-up and imports."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self._log = workdir / f"server-{os.urandom(4).hex()}.log"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "mule.bench.constancy.child", "--serve"],
+            env=child_env(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log.open("wb"),
+            text=True,
+        )
+        self._workdir = workdir
+
+    def run(self, specs: list[Spec]) -> list[dict[str, object]]:
+        """Run ``specs`` at once (forked together), and return their results."""
+        outs = [self._workdir / f"{spec.condition}-{spec.run}-{os.urandom(4).hex()}.json" for spec in specs]
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(
+            json.dumps([[json.dumps(asdict(s)), str(o)] for s, o in zip(specs, outs, strict=True)]) + "\n"
+        )
+        self._process.stdin.flush()
+        codes = json.loads(self._process.stdout.readline() or "null")
+        if codes is None or any(codes):
+            tail = self._log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"a bench run failed (exit {codes}): {tail}")
+        return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
+
+    def close(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait()
 
 
 def finish_child(process: subprocess.Popen[bytes], out: Path) -> dict[str, object]:
@@ -146,12 +182,16 @@ def measure(plan: Plan, progress: Callable[[str], None]) -> list[dict[str, objec
             )
             for i, (name, control) in enumerate(UPKEEP_NODES)
         ]
+        servers = {
+            key: ForkServer(dict(key), workdir) for key in {tuple(sorted(c.env.items())) for c in plan.conditions}
+        }
         done = 0
         for block in range(plan.blocks):
             for index in rng.permutation(len(plan.conditions)):
                 condition = plan.conditions[int(index)]
                 run_started = time.monotonic()
-                runs = _run(condition, plan, block, int(rng.integers(1 << 31)), workdir)
+                server = servers[tuple(sorted(condition.env.items()))]
+                runs = _run(condition, plan, block, int(rng.integers(1 << 31)), server)
                 results.extend(runs)
                 done += 1
                 elapsed = time.monotonic() - started
@@ -160,13 +200,15 @@ def measure(plan: Plan, progress: Callable[[str], None]) -> list[dict[str, objec
                     f"{len(runs[0]['delays']):6,d} replies  {time.monotonic() - run_started:4.1f} s  "
                     f"elapsed {elapsed / 60:4.1f} min  eta {elapsed / done * (total - done) / 60:4.1f} min"
                 )
+        for server in servers.values():
+            server.close()
         stop_file.touch()
         for process, out in upkeep:
             results.append(finish_child(process, out))
     return results
 
 
-def _run(condition: Condition, plan: Plan, block: int, seed: int, workdir: Path) -> list[dict[str, object]]:
+def _run(condition: Condition, plan: Plan, block: int, seed: int, server: ForkServer) -> list[dict[str, object]]:
     spec: dict[str, object] = {"duration": plan.duration, "rate": plan.rate, **condition.spec}
     if plan.leak is not None:
         spec["control"] = spec.get("control") or plan.leak
@@ -174,7 +216,7 @@ def _run(condition: Condition, plan: Plan, block: int, seed: int, workdir: Path)
     if condition.one_core:
         allowed = sorted(os.sched_getaffinity(0))
         cpus = [allowed[seed % len(allowed)]]
-    start_at = time.monotonic() + 2.0 if condition.nodes > 1 else None
+    start_at = time.monotonic() + 1.0 if condition.nodes > 1 else None
     specs = [
         Spec(
             condition.name if node == 0 else f"{condition.name}_b",
@@ -189,9 +231,5 @@ def _run(condition: Condition, plan: Plan, block: int, seed: int, workdir: Path)
     ]
     if condition.hogs:
         with Hogs():
-            return _finish([start_child(s, condition.env, workdir) for s in specs])
-    return _finish([start_child(s, condition.env, workdir) for s in specs])
-
-
-def _finish(children: list[tuple[subprocess.Popen[bytes], Path]]) -> list[dict[str, object]]:
-    return [finish_child(process, out) for process, out in children]
+            return server.run(specs)
+    return server.run(specs)
