@@ -8,10 +8,15 @@ a cover lookup of that kind, built to look the same on the wire. So the number, 
 kinds of lookups a node starts do not depend on what its user asks, and a user lookup never jumps the
 queue. The shaper's per-window caps (``start_lookup``, ``start_publish``) still apply: a refused slot
 is lost, for cover and user alike.
+
+Time is cheap to ask: ``next_deadline`` and ``tick`` read a heap of the running lookups' next steps (stale
+entries are dropped when they reach its top), so the core, which asks for its next deadline after every
+datagram, pays O(log n) per step of a lookup, not a scan of every running lookup.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable
@@ -68,11 +73,13 @@ class _Slots:
 
 
 class _Run:
-    __slots__ = ("handle", "lookup")
+    __slots__ = ("handle", "lookup", "order")
 
-    def __init__(self, lookup: Lookup, handle: LookupHandle | None) -> None:
+    def __init__(self, lookup: Lookup, handle: LookupHandle | None, order: int) -> None:
         self.lookup = lookup
         self.handle = handle
+        self.order = order
+        """When it started, among all runs: lookups due together step in this order (that of ``_running``)."""
 
 
 class LookupManager:
@@ -100,6 +107,10 @@ class LookupManager:
         self._start_publish = start_publish or (lambda: True)
         self._pending: dict[LookupKind, deque[LookupHandle]] = {kind: deque() for kind in LookupKind}
         self._running: dict[int, _Run] = {}
+        self._steps_due: list[tuple[float, int, _Run]] = []
+        """A heap of (next step, push number, run); an entry whose run ended or moved on is stale."""
+        self._pushes = itertools.count()
+        self._orders = itertools.count()
         self._finished: deque[LookupHandle] = deque(maxlen=FINISHED_KEPT)
         self._ids = itertools.count(1)
         self._self_due = now + SELF_LOOKUP_FIRST
@@ -140,10 +151,15 @@ class LookupManager:
 
     @property
     def next_deadline(self) -> float:
-        times = [run.lookup.next_step for run in self._running.values()]
+        due = self._steps_due
+        while due and not self._current(due[0]):
+            heapq.heappop(due)
+        deadline = due[0][0] if due else float("inf")
         if not self.draining:
-            times += [s.next_at for s in (self._lookup_slots, self._publish_slots) if s is not None]
-        return min(times, default=float("inf"))
+            for slots in (self._lookup_slots, self._publish_slots):
+                if slots is not None and slots.next_at < deadline:
+                    deadline = slots.next_at
+        return deadline
 
     def tick(self, now: float) -> list[Outbound]:
         sent: list[Outbound] = []
@@ -156,13 +172,30 @@ class LookupManager:
                 kind = self._publish_slots.fire(now)
                 if kind is not None:
                     sent += self._slot(kind, now, self._start_publish)
-        for target, run in list(self._running.items()):
-            if run.lookup.next_step <= now:
-                sent += run.lookup.step(now, self._steps.draw())
-            if run.lookup.ended:
-                del self._running[target]
+        due = self._steps_due
+        stepping: list[_Run] = []
+        while due and due[0][0] <= now:
+            entry = heapq.heappop(due)
+            if self._current(entry):
+                stepping.append(entry[2])
+        stepping.sort(key=lambda run: run.order)  # the order of ``_running``: the step draws stay in sequence
+        for run in stepping:
+            lookup = run.lookup
+            sent += lookup.step(now, self._steps.draw())
+            if lookup.ended:
+                del self._running[lookup.target]
                 self._ended(run, now)
+            else:
+                self._schedule(run)
         return sent
+
+    def _schedule(self, run: _Run) -> None:
+        heapq.heappush(self._steps_due, (run.lookup.next_step, next(self._pushes), run))
+
+    def _current(self, entry: tuple[float, int, _Run]) -> bool:
+        """Whether a heap entry is still the run's next step (not ended, not stepped since)."""
+        at, _, run = entry
+        return run.lookup.next_step == at and self._running.get(run.lookup.target) is run
 
     def _slot(self, kind: LookupKind, now: float, allow: Allow) -> list[Outbound]:
         if not allow():
@@ -178,11 +211,13 @@ class LookupManager:
             spec = self._cover_spec(kind)
             self.covers[kind] += 1
         lookup = Lookup(spec, self._me)
-        self._running[spec.target] = _Run(lookup, handle)
+        run = self._running[spec.target] = _Run(lookup, handle, next(self._orders))
         self.started[kind] += 1
         if handle is not None:
             handle.state = State.RUNNING
-        return lookup.start(self._table, now, self._steps.draw())
+        sent = lookup.start(self._table, now, self._steps.draw())
+        self._schedule(run)
+        return sent
 
     def _take(self, kind: LookupKind, now: float) -> LookupHandle | None:
         """The oldest pending user lookup of this kind that may start now (none runs for its target yet)."""
