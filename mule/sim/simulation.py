@@ -129,7 +129,7 @@ class Simulation:
 
     def _join(self, identity: Identity) -> None:
         seeds: list[Contact] = [c for c in self.seed_list if c.kad_id != identity.kad_id]
-        node = SimNode(identity, seeds, self.network, self.clock, self.config.profile)
+        node = SimNode(identity, seeds, self.network.hub, self.clock, self.config.profile)
         self.network.attach(node)
         if _share(identity.seed, b"observed") < self._observed_share:
             self.network.observed.add(identity.destination)
