@@ -117,7 +117,9 @@ class SimNetwork:
         opcode = frame_opcode(plain)
         if observed:
             self.opcodes[opcode] += 1
-        if opcode in Walks.REQUESTS or opcode in Walks.ANSWERS:
+        walks = self.walks
+        # only a traced searcher's requests and the answers it gets matter to its walk (not what it answers others)
+        if (opcode in Walks.REQUESTS and source in walks) or (opcode in Walks.ANSWERS and destination in walks):
             try:
                 message = decode(plain)
             except CodecError:
