@@ -36,6 +36,8 @@ def rc4_md5(key_data: bytes, data: bytes) -> bytes:
 def rc4_md5_magic(key_data: bytes, data: bytes, start: int, magic: int) -> bytes | None:
     """``data[start:]`` decrypted under RC4 keyed by the MD5 of ``key_data`` if its first four plain bytes are
     ``magic`` (little-endian), else None, having decrypted only those four."""
+    if not 0 <= magic <= 0xFFFFFFFF:
+        raise OverflowError("the magic is a u32")  # as the compiled twin's C type refuses it
     data = bytes(data)
     if start < 0 or len(data) - start < _MAGIC_BYTES:
         return None

@@ -91,3 +91,9 @@ def test_twins_agree_on_refused_key_sizes(both_twins):
             except ValueError:
                 outcomes.append("refused")
         assert outcomes[0] == outcomes[1], length
+
+
+@pytest.mark.parametrize("magic", [-1, 1 << 32])
+def test_a_magic_beyond_u32_is_refused(twin, magic):
+    with pytest.raises(OverflowError):
+        twin.rc4_md5_magic(b"key", bytes(10), 3, magic)
