@@ -8,10 +8,10 @@ which case the import fails with ``CompiledCoreMissing`` (an explicit ``MULE_NO_
 still selects the twins). Both variables are flags:
 unset, empty, ``0``, ``false``, ``no`` and ``off`` mean off; anything else means on.
 
-Importing this package is cheap: the twins that need numpy or ``cryptography`` (``_kadid``, ``_jitter``) load on
-first use of one of their names, so a command that never touches them (``python -m mule version``) never pays
-for them. The choice of twin is made at import all the same: the numpy-free compiled twins are imported (a
-broken build shows there) and the others must be present.
+Importing this package is cheap: the twins that need numpy or ``cryptography`` (``_kadid``, ``_jitter``, and
+``_rc4``'s pure twin) load on first use of one of their names, so a command that never touches them
+(``python -m mule version``) never pays for them. The choice of twin is made at import all the same: the compiled
+twins without numpy are imported (a broken build shows there) and the others must be present.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 
 from mule._core.errors import FramingError
 
-TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4")
-_EAGER_MODULES = ("_framing", "_md4")  # no numpy, no cryptography: cheap to import
+TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4", "_rc4")
+_EAGER_MODULES = ("_framing", "_md4", "_rc4")  # compiled twins without numpy or cryptography: cheap to import
 _EXPORTS = {
     "id_from_wire": "_kadid",
     "id_to_wire": "_kadid",
@@ -41,6 +41,9 @@ _EXPORTS = {
     "build": "_framing",
     "JitterSampler": "_jitter",
     "md4": "_md4",
+    "rc4": "_rc4",
+    "rc4_md5": "_rc4",
+    "rc4_md5_magic": "_rc4",
 }
 _SUFFIXES = {"cython": "_c", "python": "_py"}
 
@@ -123,6 +126,9 @@ __all__ = [
     "id_from_wire",
     "id_to_wire",
     "md4",
+    "rc4",
+    "rc4_md5",
+    "rc4_md5_magic",
     "twin_module",
     "xor_distance",
 ]

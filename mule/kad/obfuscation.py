@@ -3,7 +3,8 @@
 Layout: marker u8, random key part u16, then RC4 over: magic u32, padding length u8,
 padding, receiver verify key u32, sender verify key u32, the plain Kad datagram.
 The RC4 key is MD5 of the key data; no keystream bytes are discarded. Randomness is
-passed in (sans-IO): the node hands over its keystream's ``read``.
+passed in (sans-IO): the node hands over its keystream's ``read``. The cipher is the core's
+``rc4_md5`` (compiled twin): a receiver that is not the addressee stops after four bytes.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
-from cryptography.hazmat.primitives.ciphers import Cipher
-
-from mule._core import id_to_wire
+from mule._core import id_to_wire, rc4_md5, rc4_md5_magic
 
 MAGIC = 0x395F2EC1
 OVERHEAD = 16  # header, magic, padding length and the two verify keys, with no padding (iMule sends none)
 _HEADER = 8  # marker, key part, magic, padding length
+_KEY_END = 3  # marker and key part are plain; the cipher starts here
 _MARKER_TRIES = 128
 # First bytes a receiver takes for a plain packet, so an obfuscated one must not start with them.
 _PLAIN_MARKERS = frozenset({0x03, 0x04, 0x05, 0x06, 0xA3, 0xB2})
@@ -49,10 +48,6 @@ def verify_key(dest_hash: int, udp_key: int) -> int:
     for i in range(0, 16, 4):
         folded ^= int.from_bytes(digest[i : i + 4], "little")
     return folded % 0xFFFFFFFE + 1
-
-
-def _rc4(key_data: bytes) -> Callable[[bytes], bytes]:
-    return Cipher(ARC4(hashlib.md5(key_data).digest()), mode=None).encryptor().update
 
 
 def _key_data(mode: KeyMode, secret: int, key_part: bytes) -> bytes:
@@ -89,7 +84,6 @@ def obfuscate(
             break
     else:
         raise ValueError("the random source gave no usable marker byte")
-    crypt = _rc4(_key_data(mode, secret, key_part))
     body = (
         MAGIC.to_bytes(4, "little")
         + b"\x00"
@@ -97,7 +91,7 @@ def obfuscate(
         + sender_verify_key.to_bytes(4, "little")
         + datagram
     )
-    return bytes((marker,)) + key_part + crypt(body)
+    return bytes((marker,)) + key_part + rc4_md5(_key_data(mode, secret, key_part), body)
 
 
 def deobfuscate(data: bytes, *, own_id: int, own_verify_key_for_sender: int) -> Received:
@@ -109,25 +103,23 @@ def deobfuscate(data: bytes, *, own_id: int, own_verify_key_for_sender: int) -> 
     """
     if len(data) <= _HEADER or data[0] in _PLAIN_MARKERS:
         return Received(data)
-    key_part = data[1:3]
+    key_part = data[1:_KEY_END]
     modes = [KeyMode.NODE_ID, KeyMode.RECEIVER_KEY]
     if data[0] & 0x03 == _RECEIVER_KEY_BIT:
         modes.reverse()
     for mode in modes:
         secret = own_id if mode is KeyMode.NODE_ID else own_verify_key_for_sender
-        crypt = _rc4(_key_data(mode, secret, key_part))
-        if int.from_bytes(crypt(data[3:7]), "little") != MAGIC:
+        plain = rc4_md5_magic(_key_data(mode, secret, key_part), data, _KEY_END, MAGIC)
+        if plain is None:
             continue
-        padding = crypt(data[7:8])[0]
-        body = len(data) - _HEADER - padding
-        if body <= 8:  # iMule passes such packets through untouched
+        padding = plain[4]
+        if len(data) - _HEADER - padding <= 8:  # iMule passes such packets through untouched
             return Received(data)
-        crypt(data[_HEADER : _HEADER + padding])
-        plain = crypt(data[_HEADER + padding :])
+        keys = _HEADER - _KEY_END + padding  # the verify keys' offset in ``plain``
         return Received(
-            plain[8:],
+            plain[keys + 8 :],
             mode,
-            receiver_verify_key=int.from_bytes(plain[0:4], "little"),
-            sender_verify_key=int.from_bytes(plain[4:8], "little"),
+            receiver_verify_key=int.from_bytes(plain[keys : keys + 4], "little"),
+            sender_verify_key=int.from_bytes(plain[keys + 4 : keys + 8], "little"),
         )
     return Received(data)

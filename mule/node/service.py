@@ -33,6 +33,7 @@ from mule.kad.files.nodes_dat import NodeEntry, load_or_seed, write_nodes_dat
 from mule.kad.search_expr import Expr
 from mule.lookup import LookupHandle, Result, SharedFile
 from mule.node.core import NodeCore, Send
+from mule.node.core_timer import CoreTimer
 from mule.node.identity import load_or_create_kad_id, load_or_create_udp_key
 from mule.node.outbound import OwnContact, as_kad2
 from mule.routing import RoutingTable
@@ -90,8 +91,7 @@ class NodeService:
         self._udp_secret = load_or_create_udp_key(data_dir, randbytes)
         self.core: NodeCore | None = None
         self._faults = 0
-        self._tick_timer: Timer | None = None
-        self._tick_at: float | None = None
+        self._tick = CoreTimer(clock, self._on_tick)
         self._status_timer: Timer | None = None
         self._receiving: asyncio.Task[None] | None = None
         self._stopped = False
@@ -132,9 +132,9 @@ class NodeService:
             self._arm_tick()
             await self._pause(self._profile.drain)
         self._stopped = True
-        for timer in (self._tick_timer, self._status_timer):
-            if timer is not None:
-                timer.cancel()
+        self._tick.cancel()
+        if self._status_timer is not None:
+            self._status_timer.cancel()
         if self._receiving is not None:
             self._receiving.cancel()
             await asyncio.gather(self._receiving, return_exceptions=True)
@@ -263,16 +263,9 @@ class NodeService:
     def _arm_tick(self, not_before: float = float("-inf")) -> None:
         if self.core is None or self._stopped:
             return
-        when = max(self.core.next_tick, not_before)
-        if self._tick_at is not None and self._tick_at <= when:
-            return
-        if self._tick_timer is not None:
-            self._tick_timer.cancel()
-        self._tick_at = when
-        self._tick_timer = self._clock.call_at(when, self._on_tick)
+        self._tick.arm(max(self.core.next_tick, not_before))
 
     def _on_tick(self) -> None:
-        self._tick_timer = self._tick_at = None
         now = self._clock.now()
         try:
             assert self.core is not None

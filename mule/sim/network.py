@@ -28,6 +28,7 @@ from mule.kad.errors import CodecError
 from mule.kad.obfuscation import deobfuscate, verify_key
 from mule.sim.node import Identity, SimNode
 from mule.sim.walks import Walks
+from mule.transport.memory import MemoryHub
 from mule.transport.trace import OBFUSCATED, frame_opcode
 
 
@@ -53,6 +54,7 @@ class SimNetwork:
         "clock",
         "datagrams",
         "delivered",
+        "hub",
         "lost",
         "nodes",
         "observed",
@@ -74,6 +76,8 @@ class SimNetwork:
         self.opcodes: Counter[int | str] = Counter()
         """Datagrams the observed nodes sent, by opcode (``"obfuscated"`` if even the receiver could not read it)."""
         self.walks = Walks()
+        self.hub = MemoryHub(deliver=self.carry)
+        """The nodes' transports: memory endpoints whose datagrams this network carries."""
         self.datagrams = 0
         self.delivered = 0
         self.lost = 0
@@ -113,7 +117,9 @@ class SimNetwork:
         opcode = frame_opcode(plain)
         if observed:
             self.opcodes[opcode] += 1
-        if opcode in Walks.REQUESTS or opcode in Walks.ANSWERS:
+        walks = self.walks
+        # only a traced searcher's requests and the answers it gets matter to its walk (not what it answers others)
+        if (opcode in Walks.REQUESTS and source in walks) or (opcode in Walks.ANSWERS and destination in walks):
             try:
                 message = decode(plain)
             except CodecError:

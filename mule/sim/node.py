@@ -12,15 +12,16 @@ from dataclasses import dataclass
 
 from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
-from mule.clock import Timer, VirtualClock
+from mule.clock import VirtualClock
 from mule.contract import Profile
 from mule.kad.contact import Contact
 from mule.kad.opcodes import KAD_VERSION
 from mule.node.core import NodeCore, Send
+from mule.node.core_timer import CoreTimer
 from mule.node.outbound import OwnContact
 from mule.routing import RoutingTable
 from mule.shaper import Shaper
-from mule.sim.transport import Carrier, SimTransport
+from mule.transport.memory import MemoryHub
 
 DESTINATION_BYTES = 387  # a raw I2P DSA-SHA1 destination with a null certificate (the only form iMule accepts)
 
@@ -49,8 +50,7 @@ class Identity:
 class SimNode:
     __slots__ = (
         "_clock",
-        "_tick_at",
-        "_tick_timer",
+        "_tick",
         "core",
         "identity",
         "index",
@@ -64,7 +64,7 @@ class SimNode:
         self,
         identity: Identity,
         seeds: list[Contact],
-        carrier: Carrier,
+        hub: MemoryHub,
         clock: VirtualClock,
         profile: Profile,
     ) -> None:
@@ -74,7 +74,8 @@ class SimNode:
         self.joined = now
         self.left: float | None = None
         seed = identity.seed
-        self.transport = SimTransport(carrier, identity.destination, identity.stream_destination)
+        self.transport = hub.endpoint(identity.destination, stream_destination=identity.stream_destination)
+        self.transport.attach()
         self.shaper = Shaper(self.transport, clock, profile, seed=seed)
         table = RoutingTable(identity.kad_id, now, Shuffler(substream_seed(seed, b"routing")))
         me = OwnContact(identity.kad_id, identity.destination, identity.stream_destination)
@@ -93,8 +94,7 @@ class SimNode:
             start_lookup=shaper.start_lookup,
             start_publish=shaper.start_publish,
         )
-        self._tick_timer: Timer | None = None
-        self._tick_at: float | None = None
+        self._tick = CoreTimer(clock, self._on_tick)
         self._arm_tick()
 
     @property
@@ -110,10 +110,9 @@ class SimNode:
     def leave(self) -> None:
         """Vanish without a word, as a node whose router went down: nothing queued leaves, nothing is answered."""
         self.left = self._clock.now()
-        if self._tick_timer is not None:
-            self._tick_timer.cancel()
+        self._tick.cancel()
         self.shaper.close()
-        self.transport.shut()
+        self.transport.detach()
 
     def _submit(self, sends: list[Send]) -> None:
         submit = self.shaper.submit
@@ -122,16 +121,8 @@ class SimNode:
         self._arm_tick()
 
     def _arm_tick(self) -> None:
-        if self.left is not None:
-            return
-        when = self.core.next_tick
-        if self._tick_at is not None and self._tick_at <= when:
-            return
-        if self._tick_timer is not None:
-            self._tick_timer.cancel()
-        self._tick_at = when
-        self._tick_timer = self._clock.call_at(when, self._on_tick)
+        if self.left is None:
+            self._tick.arm(self.core.next_tick)
 
     def _on_tick(self) -> None:
-        self._tick_timer = self._tick_at = None
         self._submit(self.core.tick(self._clock.now()))

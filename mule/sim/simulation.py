@@ -129,7 +129,7 @@ class Simulation:
 
     def _join(self, identity: Identity) -> None:
         seeds: list[Contact] = [c for c in self.seed_list if c.kad_id != identity.kad_id]
-        node = SimNode(identity, seeds, self.network, self.clock, self.config.profile)
+        node = SimNode(identity, seeds, self.network.hub, self.clock, self.config.profile)
         self.network.attach(node)
         if _share(identity.seed, b"observed") < self._observed_share:
             self.network.observed.add(identity.destination)
@@ -165,13 +165,13 @@ class Simulation:
         now = self.clock.now()
         live = self.live
         tables = [node.core.table.contacts() for node in live]
-        node_minutes = (
-            sum(((node.left if node.left is not None else now) - node.joined) for node in self.members) / MINUTE
-        )
-        per_minute = 1 / node_minutes if node_minutes else 0.0
         network = self.network
+        per_minute = _per_node_minute(self.members, now)
+        per_observed_minute = _per_node_minute(
+            [node for node in self.members if node.identity.destination in network.observed], now
+        )
         by_opcode = {
-            _opcode_name(opcode): round(count * per_minute, 3)
+            _opcode_name(opcode): round(count * per_observed_minute, 3)
             for opcode, count in sorted(network.opcodes.items(), key=lambda item: -item[1])
         }
         shaper_counts = [asdict(node.shaper.counters) for node in self.members]

@@ -4,7 +4,8 @@ Like I2P datagrams, delivery is best-effort: a datagram to an unknown or closed
 destination, or to a full inbox, is lost without a word. Sending from a closed
 endpoint raises ``TransportError`` (the shaper treats that as congestion).
 Delivery is synchronous, so the hub runs as well under the virtual clock as on a loop;
-an optional ``tap`` sees every datagram put on the "wire".
+an optional ``tap`` sees every datagram put on the "wire". A ``deliver`` hook takes delivery
+over instead (the simulator's network, which delivers after a latency, straight to the node).
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ def random_destination() -> bytes:
 
 
 class MemoryHub:
-    __slots__ = ("_endpoints", "_tap")
+    __slots__ = ("_deliver", "_endpoints", "_tap")
 
-    def __init__(self, tap: WireTap | None = None) -> None:
+    def __init__(self, tap: WireTap | None = None, *, deliver: WireTap | None = None) -> None:
         self._endpoints: dict[bytes, MemoryTransport] = {}
         self._tap = tap
+        self._deliver = deliver
 
-    def endpoint(self, destination: bytes | None = None) -> MemoryTransport:
-        """A new endpoint (not yet open) with ``destination`` or a random one of the form iMule accepts."""
-        return MemoryTransport(self, destination if destination is not None else random_destination())
+    def endpoint(self, destination: bytes | None = None, *, stream_destination: bytes | None = None) -> MemoryTransport:
+        """A new endpoint (not yet open) with ``destination`` (and ``stream_destination``) or random ones of the form
+        iMule accepts."""
+        return MemoryTransport(
+            self,
+            destination if destination is not None else random_destination(),
+            stream_destination if stream_destination is not None else random_destination(),
+        )
 
     def _attach(self, transport: MemoryTransport) -> None:
         if transport.local_destination in self._endpoints:
@@ -49,6 +56,9 @@ class MemoryHub:
     def _carry(self, source: bytes, destination: bytes, payload: bytes) -> None:
         if self._tap is not None:
             self._tap(source, destination, payload)
+        if self._deliver is not None:
+            self._deliver(source, destination, payload)
+            return
         receiver = self._endpoints.get(destination)
         if receiver is not None:
             receiver._deliver(Datagram(source, payload))
@@ -57,10 +67,10 @@ class MemoryHub:
 class MemoryTransport(Transport):
     __slots__ = ("_destination", "_hub", "_inbox", "_open", "_stream_destination")
 
-    def __init__(self, hub: MemoryHub, destination: bytes) -> None:
+    def __init__(self, hub: MemoryHub, destination: bytes, stream_destination: bytes) -> None:
         self._hub = hub
         self._destination = destination
-        self._stream_destination = random_destination()
+        self._stream_destination = stream_destination
         self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
         self._open = False
 
@@ -73,10 +83,18 @@ class MemoryTransport(Transport):
         return self._stream_destination
 
     async def open(self) -> None:
+        self.attach()
+
+    async def close(self) -> None:
+        self.detach()
+
+    def attach(self) -> None:
+        """Open without an event loop (the simulator's nodes)."""
         self._hub._attach(self)
         self._open = True
 
-    async def close(self) -> None:
+    def detach(self) -> None:
+        """Close without an event loop."""
         self._hub._detach(self)
         self._open = False
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mule.kad.messages import Ping
-from mule.kad.obfuscation import MAGIC, OVERHEAD, KeyMode, deobfuscate, obfuscate, verify_key
+from mule.kad.obfuscation import MAGIC, OVERHEAD, KeyMode, Received, deobfuscate, obfuscate, verify_key
 
 OWN_ID = 0x00112233445566778899AABBCCDDEEFF
 OWN_ID_WIRE = bytes.fromhex("33221100 77665544 bbaa9988 ffeeddcc")
@@ -127,3 +127,31 @@ def test_round_trip(payload, key_part, marker, by_id, keys):
     assert received.datagram == payload
     assert received.mode is (KeyMode.NODE_ID if by_id else KeyMode.RECEIVER_KEY)
     assert (received.receiver_verify_key, received.sender_verify_key) == (receiver_key, sender_key)
+
+
+def _padded(datagram: bytes, padding: bytes, key_part: bytes, receiver_key: int, sender_key: int) -> bytes:
+    """What an iMule sender with padding would send in node-ID mode, built with the independent RC4."""
+    body = MAGIC.to_bytes(4, "little") + bytes((len(padding),)) + padding
+    body += receiver_key.to_bytes(4, "little") + sender_key.to_bytes(4, "little") + datagram
+    return b"\x58" + key_part + _rc4(hashlib.md5(OWN_ID_WIRE + key_part).digest(), body)
+
+
+@given(
+    payload=st.binary(max_size=300),
+    padding=st.binary(max_size=255),
+    key_part=st.binary(min_size=2, max_size=2),
+    keys=st.tuples(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFFFFFF)),
+)
+def test_padding_is_skipped_and_short_bodies_pass_through(payload, padding, key_part, keys):
+    sent = _padded(payload, padding, key_part, *keys)
+    received = deobfuscate(sent, own_id=OWN_ID, own_verify_key_for_sender=1)
+    if len(payload) + 8 <= 8:  # iMule hands a body of 8 bytes or fewer on untouched
+        assert received == Received(sent)
+    else:
+        assert received == Received(payload, KeyMode.NODE_ID, *keys)
+
+
+@given(payload=st.binary(min_size=2, max_size=300), key_part=st.binary(min_size=2, max_size=2))
+def test_a_datagram_for_another_node_passes_through_untouched(payload, key_part):
+    sent = _padded(payload, b"", key_part, 5, 6)
+    assert deobfuscate(sent, own_id=OWN_ID ^ 1, own_verify_key_for_sender=1) == Received(sent)

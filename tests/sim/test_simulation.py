@@ -109,3 +109,15 @@ def test_churn_replaces_nodes_and_the_departed_hear_nothing():
     # Newcomers bootstrap from the seed list alone, as the first nodes did.
     settled = [node for node in simulation.members[nodes:] if node.alive and node.joined < simulation.clock.now() - 180]
     assert settled and all(len(node.core.table) >= 8 for node in settled)
+
+
+def test_opcode_rates_are_per_observed_node_minute():
+    # A third of the nodes observed, all alike (no users): their rates by opcode add up to the network's rate.
+    simulation, figures = simulate(hours=4 / 60, users=0.0, observed_nodes=NODES // 3, ramp=60.0)
+    assert 0 < figures.observed_nodes < NODES
+    ratio = sum(figures.by_opcode_per_node_minute.values()) / figures.datagrams_per_node_minute
+    assert 0.7 < ratio < 1.3, ratio
+    # control: the same counts over every node's minutes (the observed third's sends spread over all) are caught
+    all_minutes = sum(simulation.clock.now() - node.joined for node in simulation.members) / 60
+    spread = sum(simulation.network.opcodes.values()) / all_minutes / figures.datagrams_per_node_minute
+    assert not 0.7 < spread < 1.3, spread

@@ -79,3 +79,22 @@ def test_inbox_is_bounded_and_drops_the_excess() -> None:
     for index in range(INBOX_DATAGRAMS + 10):
         send(bob.local_destination, index.to_bytes(2, "big"))
     assert bob.pending() == INBOX_DATAGRAMS
+
+
+def test_a_deliver_hook_takes_delivery_over_without_a_loop() -> None:
+    carried: list[tuple[bytes, ...]] = []
+    tapped: list[tuple[bytes, ...]] = []
+    hub = MemoryHub(tap=lambda *datagram: tapped.append(datagram), deliver=lambda *datagram: carried.append(datagram))
+    alice = hub.endpoint(b"alice", stream_destination=b"alice's streams")
+    bob = hub.endpoint(b"bob")
+    alice.attach()
+    bob.attach()
+    send = alice.claim_sender()
+    send(b"bob", b"later")
+    send(b"nobody", b"the hook decides")
+    assert carried == tapped == [(b"alice", b"bob", b"later"), (b"alice", b"nobody", b"the hook decides")]
+    assert bob.pending() == 0  # the hook delivers, not the hub
+    assert alice.stream_destination == b"alice's streams"
+    alice.detach()
+    with pytest.raises(TransportError):
+        send(b"bob", b"after leaving")
