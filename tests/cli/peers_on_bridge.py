@@ -35,8 +35,9 @@ PUBLISHER = profile_for_tests(
     publishes=WindowCap(limit=30, window=60.0),
     drain=0.0,
 )
-ANSWERER = PROFILE_V2
-"""A peer that only answers and keeps its table (V2 starts no lookup and has no drain)."""
+ANSWERER = profile_for_tests(base=PROFILE_V2, upkeep=DelayLaw(1.0, 1.0))
+"""A peer that answers and keeps its table (V2 starts no lookup and has no drain), with an upkeep request every
+1-2 s (V2: 5-15 s), so that it makes itself known in seconds."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
