@@ -99,6 +99,11 @@ class Peer:
         assert self.node is not None
         return Contact(KAD_VERSION, self.node.kad_id, self.node.local_destination)
 
+    def verified(self, kad_id: int) -> bool:
+        """Whether this peer's table holds ``kad_id`` as a verified contact."""
+        assert self.node is not None
+        return any(contact.kad_id == kad_id and contact.verified for contact in self.node.table.contacts())
+
     def contacts(self) -> int:
         assert self.node is not None
         return self.node.status().contacts
