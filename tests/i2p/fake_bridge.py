@@ -14,16 +14,19 @@ import collections
 import contextlib
 import hashlib
 import itertools
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mule.i2p.address import b32_address, public_destination
 from mule.i2p.session import DatagramPath
 from mule.i2p.transport import SamTransport, SamTransportSettings
 from mule.kad.destination import from_base64, to_base64
 from mule.node.config import SamAddress
+
+T = TypeVar("T")
 
 Run = Callable[[Awaitable[Any]], Any]
 """The ``run`` fixture (tests/i2p/conftest.py): runs a coroutine on a fresh event loop, returns its result."""
@@ -232,6 +235,36 @@ class FakeBridge:
             self._udp.sendto(source_b64.encode() + b"\n" + payload, target.forward)
         else:
             target.writer.write(f"DATAGRAM RECEIVED DESTINATION={source_b64} SIZE={len(payload)}\n".encode() + payload)
+
+
+class BridgeThread:
+    """A fake bridge serving on its own event loop in a thread, for code that runs its own loop (a command in this
+    process, a ``python -m mule`` subprocess); ``call`` runs more coroutines on that loop (e.g. peer nodes)."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.bridge = self.call(FakeBridge().start())
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coroutine`` on the bridge's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout or self.timeout)
+
+    def close(self) -> None:
+        self.call(self.bridge.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(self.timeout)
+
+
+@contextlib.contextmanager
+def threaded_bridge() -> Iterator[BridgeThread]:
+    served = BridgeThread()
+    try:
+        yield served
+    finally:
+        served.close()
 
 
 def fake_key_certificate_private_keys(number: int) -> bytes:

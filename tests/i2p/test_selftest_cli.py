@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-from fake_bridge import FakeBridge
+from fake_bridge import FakeBridge, threaded_bridge
 
 from mule.cli import main
 from mule.cli.exits import Exit
@@ -21,23 +19,8 @@ def _run_selftest(argv: list[str]) -> int:
 @pytest.fixture
 def bridge() -> Iterator[FakeBridge]:
     """A fake bridge on its own loop in a thread: the selftest runs its own ``asyncio.run``."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: list[FakeBridge] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        holder.append(loop.run_until_complete(FakeBridge().start()))
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(5)
-    yield holder[0]
-    asyncio.run_coroutine_threadsafe(holder[0].stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    with threaded_bridge() as served:
+        yield served.bridge
 
 
 def test_selftest_delivers_on_both_paths(bridge: FakeBridge, capsys: pytest.CaptureFixture[str]) -> None:
