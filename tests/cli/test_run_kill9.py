@@ -2,8 +2,9 @@
 
 Ten data dirs, each with an index of 1,200 entries and a nodes.dat, run side by side against the threaded fake
 bridge, five rounds. The first two rounds kill each process at a random moment of its start (lock, key files,
-UDP key, session); the later ones send SIGTERM and kill at a random moment around the end of the drain, where
-nodes.dat and the three index files are written. After every kill, every
+UDP key, session); the later ones send SIGTERM, watch the data dir for the save at the end of the drain (nodes.dat,
+then the three index files) and kill at a random moment after it begins: on a loaded host the save starts late
+and lasts long, so a window fixed in advance would miss it. After every kill, every
 file in the data dir is read with mule's own readers, the index is restored without a single refusal, and the
 kills that landed inside the save (a temporary file left behind, or only some files replaced) are counted:
 some must have, or the test proves nothing.
@@ -48,9 +49,9 @@ ENTRIES = 600
 """Keyword and source entries in each index: 0.6 MB of files, some 50 ms to save."""
 START_WINDOW_S = 2.0
 """First round: killed this long after the spawn at most (the start's writes happen within it)."""
-SAVE_WINDOW_S = (-0.1, 0.3)
-"""Later rounds: killed this long after the drain should end (relative to PROFILE_V3.drain after the node said
-it was stopping): nodes.dat, then the three index files, are written in this window."""
+SAVE_WINDOW_S = 0.08
+"""Later rounds: killed at most this long after the save was seen to begin (it takes some 50 ms idle)."""
+POLL_S = 0.002
 
 
 def seed_state(data: Path, number: int) -> int:
@@ -105,18 +106,29 @@ def check_data_dir(data: Path, ours: int) -> bool:
     return bool(temporaries)
 
 
-def kill_once(cli: Cli, config: Path, in_start: bool, offset: float, seen: list[str]) -> None:
+def wait_for_the_save(data: Path, before: list[int], limit: float) -> None:
+    """Until a temporary file appears or a saved file changes (the save has begun), or ``limit`` (monotonic)."""
+    while time.monotonic() < limit:
+        if any(path.name.endswith(TEMPORARY_SUFFIX) for path in data.iterdir()) or saved_times(data) != before:
+            return
+        time.sleep(POLL_S)
+
+
+def kill_once(cli: Cli, config: Path, data: Path, in_start: bool, offset: float, seen: list[str]) -> None:
     """Start the node and kill -9 it: ``offset`` seconds after the spawn (``in_start``), else after SIGTERM,
-    ``offset`` seconds after its drain should have ended."""
+    ``offset`` seconds after its save was seen to begin."""
     process = cli.start("run", "--config", str(config))
     try:
         if in_start:
             time.sleep(offset)
         else:
+            before = saved_times(data)
             wait_for_line(process, "session created after", seen)
             process.send_signal(signal.SIGTERM)
             wait_for_line(process, "stopping the node", seen)
-            time.sleep(PROFILE_V3.drain + offset)
+            time.sleep(PROFILE_V3.drain * 0.9)
+            wait_for_the_save(data, before, time.monotonic() + DEADLINE_S)
+            time.sleep(offset)
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=DEADLINE_S)
@@ -140,12 +152,12 @@ def test_kill_9_at_50_random_moments_never_leaves_an_unreadable_state_file(cli: 
         for round_number in range(ROUNDS):
             in_start = round_number < START_ROUNDS
             before = [saved_times(data) for data in dirs]
-            offsets = [rng.uniform(0.0, START_WINDOW_S) if in_start else rng.uniform(*SAVE_WINDOW_S) for _ in dirs]
+            offsets = [rng.uniform(0.0, START_WINDOW_S) if in_start else rng.uniform(0.0, SAVE_WINDOW_S) for _ in dirs]
             logs: list[list[str]] = [[] for _ in dirs]
             with ThreadPoolExecutor(PROCESSES) as pool:
                 runs = [
-                    pool.submit(kill_once, cli, config, in_start, offset, seen)
-                    for config, offset, seen in zip(configs, offsets, logs, strict=True)
+                    pool.submit(kill_once, cli, config, data, in_start, offset, seen)
+                    for config, data, offset, seen in zip(configs, dirs, offsets, logs, strict=True)
                 ]
                 for run in runs:
                     run.result(timeout=DEADLINE_S)
