@@ -161,7 +161,8 @@ class LookupManager:
                     deadline = slots.next_at
         return deadline
 
-    def tick(self, now: float) -> list[Outbound]:
+    def _fire_slots(self, now: float) -> list[Outbound]:
+        """What the lookup and publish slots due at ``now`` start (nothing while draining)."""
         sent: list[Outbound] = []
         if not self.draining:
             if self._lookup_slots is not None:
@@ -172,6 +173,10 @@ class LookupManager:
                 kind = self._publish_slots.fire(now)
                 if kind is not None:
                     sent += self._slot(kind, now, self._start_publish)
+        return sent
+
+    def tick(self, now: float) -> list[Outbound]:
+        sent = self._fire_slots(now)
         due = self._steps_due
         stepping: list[_Run] = []
         while due and due[0][0] <= now:

@@ -59,16 +59,7 @@ class ScanningManager(LookupManager):
         return min(times, default=float("inf"))
 
     def tick(self, now: float) -> list[Outbound]:
-        sent: list[Outbound] = []
-        if not self.draining:
-            if self._lookup_slots is not None:
-                kind = self._lookup_slots.fire(now)
-                if kind is not None:
-                    sent += self._slot(kind, now, self._start_lookup)
-            if self._publish_slots is not None:
-                kind = self._publish_slots.fire(now)
-                if kind is not None:
-                    sent += self._slot(kind, now, self._start_publish)
+        sent = self._fire_slots(now)
         for target, run in list(self._running.items()):
             if run.lookup.next_step <= now:
                 sent += run.lookup.step(now, self._steps.draw())
