@@ -4,15 +4,14 @@ production), woken by a thread that sleeps until the exact instant.
 ``now()`` does not use ``loop.time()``: uvloop caches that at millisecond resolution
 once per loop iteration, which would hide exactly the lateness we account for.
 
-Why a waker thread: an event loop's own timers wake on a millisecond grid of the host's
+Why a timerfd: an event loop's own timers wake on a millisecond grid of the host's
 monotonic clock (uvloop's libuv timers and asyncio's ``epoll_wait`` both take whole
 milliseconds), so every process on a host would hand off at the same phase modulo 1 ms,
 and how far that phase spreads would follow the host's load (docs/contract.md,
-"Hand-off instants"). The waker sleeps on a monotonic condition-variable wait (sub-
-millisecond, no grid) until the earliest timer is due, then posts one wake-up to the loop
-(``call_soon_threadsafe``, which wakes the loop at once). Every callback still runs on
-the loop's thread: the thread only decides *when*, never touches a timer's work, so
-"only the shaper hands bytes to a transport" holds as before.
+"Hand-off instants"). The clock instead arms one kernel timer (``mule.clock.timerfd``,
+nanosecond aim, no grid) for its earliest timer and lets the loop poll it like a socket:
+the loop's own thread wakes straight into the due callbacks. (A waker thread did this
+before; its two thread hand-offs and the GIL made wake-ups ten times later at p99.)
 
 That removes the loop's grid, not the kernel's: when the CPU is contended, a thread that
 has waited for it often gets it on the scheduler's tick (1 ms, aligned host-wide), so a
@@ -32,11 +31,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import threading
 import time
 from collections.abc import Callable
 
 from mule._core import JitterSampler
+from mule.clock.timerfd import TimerFd
 
 ON_TIME = 0.0003
 """A wake-up this much after its aim came through the scheduler late (an uncontended one takes about 0.1 ms
@@ -44,8 +43,6 @@ here), so it may sit on the scheduler's tick: ``retry_at`` refuses it."""
 TICK = 0.001
 """The kernel's scheduler tick to hide (CONFIG_HZ=1000; a dither over 1 ms also covers 250 and 100 Hz ticks' 1 ms
 sub-phase, not their whole period)."""
-IDLE_CHECK = 1.0
-"""Seconds the waker waits with nothing to wake before checking that its loop still exists."""
 
 
 class _LoopTimer:
@@ -60,17 +57,16 @@ class _LoopTimer:
 
 
 class LoopClock:
-    __slots__ = ("_dither", "_heap", "_sequence", "_signal", "_target", "_waker", "loop")
+    __slots__ = ("_armed", "_dither", "_heap", "_sequence", "_timer", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop if loop is not None else asyncio.get_running_loop()
         self._heap: list[tuple[float, int, _LoopTimer]] = []
-        """Only the loop's thread touches it."""
         self._sequence = itertools.count()
-        self._signal = threading.Condition(threading.Lock())
-        self._target: float | None = None
-        """When the waker should next wake the loop (shared with the waker, under ``_signal``)."""
-        self._waker: threading.Thread | None = None
+        self._timer: TimerFd | None = None
+        """The kernel timer the loop polls, made on first use (a clock nobody schedules on holds no descriptor)."""
+        self._armed: float | None = None
+        """The instant ``_timer`` is set for, until it fires."""
         self._dither = JitterSampler(0.0, TICK)
 
     def now(self) -> float:
@@ -88,35 +84,18 @@ class LoopClock:
         return timer
 
     def _wake_up_at(self, when: float) -> None:
-        with self._signal:
-            if self._target is None or when < self._target:
-                self._target = when
-                self._signal.notify()
-        if self._waker is None:
-            self._waker = threading.Thread(target=self._wake_loop, name="mule-clock-waker", daemon=True)
-            self._waker.start()
+        if self._timer is None:
+            self._timer = TimerFd()
+            self.loop.add_reader(self._timer.fd, self._on_timer)
+        if self._armed is None or when < self._armed:
+            self._armed = when
+            self._timer.arm(when)
 
-    def _wake_loop(self) -> None:
-        """The waker thread: sleep until the target instant (re-aimed whenever an earlier one arrives), then post."""
-        signal = self._signal
-        while True:
-            with signal:
-                while True:
-                    target = self._target
-                    if target is None:
-                        signal.wait(IDLE_CHECK)
-                        if self.loop.is_closed():
-                            return
-                        continue
-                    remaining = target - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    signal.wait(remaining)
-                self._target = None
-            try:
-                self.loop.call_soon_threadsafe(self._run_due)
-            except RuntimeError:  # the loop is closed: nothing left to wake
-                return
+    def _on_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.clear()
+        self._armed = None
+        self._run_due()
 
     def _run_due(self) -> None:
         heap = self._heap

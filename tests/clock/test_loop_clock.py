@@ -8,7 +8,10 @@ machine is: the ordering test runs with two CPU hogs competing for the cores on 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -285,3 +288,43 @@ def test_timers_that_fall_due_while_a_wake_up_runs_wait_for_the_next_one() -> No
 
     other_at, chained = asyncio.run(scenario())
     assert chained == 200 and other_at < 200  # the other task ran before the chain was done
+
+
+@both_loops
+def test_wake_ups_come_from_a_kernel_timer_into_the_loop_s_own_thread(loop_factory: LoopFactory) -> None:
+    """No helper thread: the loop polls the clock's timerfd and runs every callback on its own thread."""
+
+    async def scenario() -> tuple[set[int], int, int]:
+        clock = LoopClock()
+        threads_before = threading.active_count()
+        ran_on: set[int] = set()
+        done = asyncio.get_running_loop().create_future()
+        for index in range(50):
+
+            def record(index: int = index) -> None:
+                ran_on.add(threading.get_ident())
+                if index == 49:
+                    done.set_result(None)
+
+            clock.call_at(clock.now() + 0.0002 * index, record)
+        await asyncio.wait_for(done, 5.0)
+        return ran_on, threads_before, threading.active_count()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        ran_on, threads_before, threads_after = runner.run(scenario())
+    assert ran_on == {threading.get_ident()} and threads_after == threads_before
+
+
+def test_a_clock_s_timer_descriptor_is_closed_with_it() -> None:
+    async def scenario() -> int:
+        clock = LoopClock()
+        fired = asyncio.get_running_loop().create_future()
+        clock.call_at(clock.now(), lambda: fired.set_result(None))
+        await fired
+        assert clock._timer is not None
+        return clock._timer.fd
+
+    fd = asyncio.run(scenario())  # the loop closes, dropping its reader, and with it the last reference
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)

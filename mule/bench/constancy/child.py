@@ -92,13 +92,13 @@ def _fill(node: NodeService, count: int, rng: np.random.Generator, now: float) -
 
 
 class PeerClock(LoopClock):
-    """The probe's and flooders' clock: hands off as soon as woken. Their instants are traced at hand-off, so how
-    late they are costs nothing, and a settle pause here would only hold up the node sharing this loop."""
+    """The probe's and flooders' clock: hands off on whatever wake-up comes. Their instants are traced at hand-off,
+    so how late they are costs nothing, and deferring a late one would only load the loop the node shares."""
 
     __slots__ = ()
 
-    def settle(self, planned: float) -> float:
-        return self.now()
+    def retry_at(self, aim: float) -> float | None:
+        return None
 
 
 class Peers:
