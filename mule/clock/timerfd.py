@@ -25,6 +25,10 @@ class _Itimerspec(ctypes.Structure):
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_timerfd_create = _libc.timerfd_create
+_timerfd_create.argtypes = (ctypes.c_int, ctypes.c_int)
+_timerfd_settime = _libc.timerfd_settime
+_timerfd_settime.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.POINTER(_Itimerspec), ctypes.c_void_p)
 
 
 def _checked(result: int, call: str) -> int:
@@ -37,18 +41,20 @@ def _checked(result: int, call: str) -> int:
 class TimerFd:
     """One-shot absolute timer; readable once it has expired. The descriptor closes with the object."""
 
-    __slots__ = ("__weakref__", "fd")
+    __slots__ = ("__weakref__", "_value", "fd")
 
     def __init__(self) -> None:
         flags = os.O_NONBLOCK | os.O_CLOEXEC  # TFD_NONBLOCK and TFD_CLOEXEC share these values
-        self.fd = _checked(_libc.timerfd_create(_CLOCK_MONOTONIC, flags), "timerfd_create")
+        self.fd = _checked(_timerfd_create(_CLOCK_MONOTONIC, flags), "timerfd_create")
+        self._value = _Itimerspec()  # reused: a wake-up is armed for every hand-off, so no allocation per call
         weakref.finalize(self, os.close, self.fd)
 
     def arm(self, when: float) -> None:
         """Expire at ``when`` (seconds on ``time.monotonic()``); an instant already past expires at once."""
         ns = max(1, round(when * _NS))  # zero would disarm it
-        value = _Itimerspec(_Timespec(0, 0), _Timespec(ns // _NS, ns % _NS))
-        _checked(_libc.timerfd_settime(self.fd, _TFD_TIMER_ABSTIME, ctypes.byref(value), None), "timerfd_settime")
+        value = self._value
+        value.it_value.tv_sec, value.it_value.tv_nsec = divmod(ns, _NS)
+        _checked(_timerfd_settime(self.fd, _TFD_TIMER_ABSTIME, value, None), "timerfd_settime")
 
     def clear(self) -> None:
         """Consume the expiry, so the descriptor stops polling readable."""
