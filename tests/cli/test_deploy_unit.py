@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import REPO
 
+from mule.bench.constancy.runner import DEPLOYED_NICE
+
 UNIT_BLOCK = re.compile(r"```ini\n# /etc/systemd/system/mule.service\n(.*?)```", re.S)
 
 
@@ -30,6 +32,7 @@ def test_the_unit_has_the_promised_hardening():
         "PrivateTmp=yes",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
         "RestartPreventExitStatus=2 3",
+        f"Nice={DEPLOYED_NICE}",  # the priority the constancy bench's loaded_nice condition measures
     ):
         assert re.search(rf"^{re.escape(line)}$", unit, re.M), line
 

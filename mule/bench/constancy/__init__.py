@@ -65,6 +65,14 @@ def handle(args: argparse.Namespace) -> int:
         if unknown:
             raise CommandError(f"unknown condition(s): {', '.join(sorted(unknown))}", Exit.USAGE)
         chosen = tuple(c for c in runner.CONDITIONS if c.name in wanted)
+    if any(c.needs_priority for c in chosen) and not runner.can_lower_niceness():
+        skipped = ", ".join(c.name for c in chosen if c.needs_priority)
+        print(
+            f"constancy: {skipped} skipped: lowering the node's niceness needs root (CAP_SYS_NICE) or RLIMIT_NICE",
+            file=sys.stderr,
+            flush=True,
+        )
+        chosen = tuple(c for c in chosen if not c.needs_priority)
     if args.leak is not None and args.leak not in controls.CONTROLS:
         raise CommandError(f"--leak must be one of {', '.join(controls.CONTROLS)}", Exit.USAGE)
     plan = runner.Plan(

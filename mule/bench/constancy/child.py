@@ -69,6 +69,8 @@ class Spec:
     """User keyword searches started per second (the client role), each on a fresh random keyword."""
     control: str | None = None
     cpus: list[int] | None = None
+    nice: int | None = None
+    """Run the node at this niceness (a condition measuring the deployment unit's ``Nice=``)."""
     upkeep_only: bool = False
     start_at: float | None = None
     """Monotonic instant to start probing (two nodes on one host start together)."""
@@ -245,6 +247,8 @@ def main(argv: list[str]) -> int:
     spec = Spec(**json.loads(argv[0]))
     if spec.cpus:
         os.sched_setaffinity(0, spec.cpus)
+    if spec.nice is not None:
+        os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
     controls.apply(spec.control)
     started = time.monotonic()
     result = uvloop.run(run(spec))

@@ -2,8 +2,8 @@
 
 Every block runs each condition once, in a fresh random order, so slow drifts of the machine
 (other users, thermal state) fall on every condition alike. CPU hogs are started for the
-``loaded`` run only and stopped right after it; two long-lived nodes record upkeep for the whole
-measurement (one correct, one with the fixed-tick control).
+``loaded`` and ``loaded_nice`` runs only and stopped right after each; two long-lived nodes record
+upkeep for the whole measurement (one correct, one with the fixed-tick control).
 """
 
 from __future__ import annotations
@@ -36,10 +36,27 @@ class Condition:
     control: bool = False
     """A negative control: a deliberately leaky node that must be told apart from ``idle``."""
 
+    @property
+    def needs_priority(self) -> bool:
+        """Whether the run lowers the node's niceness, which needs CAP_SYS_NICE (root) or a high RLIMIT_NICE."""
+        nice = self.spec.get("nice")
+        return isinstance(nice, int) and nice < 0
+
+
+DEPLOYED_NICE = -10
+"""The niceness docs/deploy.md's systemd unit gives the node (``Nice=-10``): the priority it is measured at in
+``loaded_nice``. Against CPU hogs at the default priority, a node at equal priority waits for its turn on a
+contended CPU, often for milliseconds (docs/constancy.md)."""
 
 CONDITIONS: tuple[Condition, ...] = (
     Condition("idle", "compiled core, both cores, empty table, quiet, no hogs"),
     Condition("loaded", "every core saturated by CPU hogs", hogs=True),
+    Condition(
+        "loaded_nice",
+        f"every core saturated by CPU hogs, the node at the deployment unit's Nice={DEPLOYED_NICE}",
+        spec={"nice": DEPLOYED_NICE},
+        hogs=True,
+    ),
     Condition("pure", "pure-Python core (MULE_NO_EXTENSIONS=1)", env={"MULE_NO_EXTENSIONS": "1"}),
     Condition("onecore", "pinned to one core (sched_setaffinity)", one_core=True),
     Condition("full", "1,250 verified contacts in the table", spec={"table": 1250}),
@@ -139,6 +156,12 @@ def finish_child(process: subprocess.Popen[bytes], out: Path) -> dict[str, objec
     if process.returncode != 0:
         raise RuntimeError(f"a bench run failed (exit {process.returncode}): {err.decode(errors='replace')[-2000:]}")
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+def can_lower_niceness(nice: int = DEPLOYED_NICE) -> bool:
+    """Whether a child of this process may run at ``nice`` (tried in a throwaway process: it cannot be undone)."""
+    probe = f"import os; os.setpriority(os.PRIO_PROCESS, 0, {nice})"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False).returncode == 0
 
 
 class Hogs:
