@@ -27,7 +27,7 @@ def test_two_sets_of_clean_runs_are_not_told_apart(clean: list[dict[str, object]
     other = runs(Shaper, range(100, 100 + RUNS))
     pair = analysis.compare(clean, other, "a", "b", "null", permutations=19)
     assert flagged(pair) == set(), [(t.name, t.p_value) for t in pair.tests]
-    assert {v["model"] for v in pair.classifiers["timing"]} == {"logistic", "boosting"}
+    assert {v["model"] for v in pair.classifiers["timing"]} == {"logistic", "boosting", "adversary"}
 
 
 @pytest.mark.parametrize(

@@ -175,19 +175,19 @@ def compare(a_runs: Sequence[Run], b_runs: Sequence[Run], a: str, b: str, kind: 
         # Only the timing verdict is judged, so only it pays for a permutation test.
         verdicts = adversary.classify(fs_a, fs_b, permutations=permutations if feature_set == "timing" else 0)
         pair.classifiers[feature_set] = [v.as_dict() for v in verdicts]
-    best = best_classifier(pair, "timing")
+    best = judged_classifier(pair, "timing")
     if best is not None:
         alpha = max(0.01, 1.0 / (1 + permutations))
         flagged = float(best["p_value"]) <= alpha and float(best["low"]) > 0.5  # type: ignore[arg-type]
-        name = f"classifier on timing features ({best['model']})"
+        name = "classifier on timing features (adversary)"
         threshold = f"permutation p <= {alpha:g} and 95 % interval above 0.5"
         tests.append(Test(name, float(best["accuracy"]), float(best["p_value"]), threshold, flagged, "runs"))  # type: ignore[arg-type]
     return pair
 
 
-def best_classifier(pair: Pair, feature_set: str) -> dict[str, object] | None:
-    verdicts = pair.classifiers.get(feature_set) or []
-    return max(verdicts, key=lambda v: float(v["accuracy"]), default=None)  # type: ignore[arg-type]
+def judged_classifier(pair: Pair, feature_set: str) -> dict[str, object] | None:
+    """The adversary's verdict (model chosen per fold on training runs only), the one the bench judges."""
+    return adversary.judged(pair.classifiers.get(feature_set) or [])  # type: ignore[return-value]
 
 
 def burst_taus(runs: Sequence[Run]) -> list[float]:

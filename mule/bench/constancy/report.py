@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only: never a window, never a display server
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mule.bench.constancy import adversary
 from mule.bench.constancy.analysis import Run, pooled
 from mule.contract.profile import PROFILE_V2
 
@@ -102,7 +103,7 @@ def main_figure(by_condition: Mapping[str, Sequence[Run]], summary: Mapping[str,
     pairs = summary["pairs"]  # type: ignore[index]
     labels, accuracies, lows, highs, kinds = [], [], [], [], []
     for pair in pairs:  # type: ignore[union-attr]
-        best = max(pair["classifiers"].get("timing", []), key=lambda v: v["accuracy"], default=None)
+        best = adversary.judged(pair["classifiers"].get("timing", []))
         if best is None:
             continue
         labels.append(f"{pair['a']} vs {pair['b']}")

@@ -154,7 +154,7 @@ def compare_files(a: Path, b: Path, *, out: Path | None = None, permutations: in
             test.flagged = test.flagged and test.name not in unreliable
     told = [f"{p.b[2:]} ({', '.join(t.name for t in p.tests if t.flagged)})" for p in pairs if p.distinguishable]
     for pair in pairs:
-        best = analysis.best_classifier(pair, "timing")
+        best = analysis.judged_classifier(pair, "timing")
         ks = next(t for t in pair.tests if t.name == "KS reply delays")
         accuracy = f"{best['accuracy']:.2f} [{best['low']:.2f}, {best['high']:.2f}]" if best else "–"
         told_apart = "TOLD APART" if pair.distinguishable else "same"
