@@ -21,7 +21,8 @@ class Clock(Protocol):
         """Whether now is a fit instant to hand off something aimed at ``aim``: ``None`` if so, else a new aim.
 
         A real clock refuses a wake-up that came late through a contended scheduler (it may carry the host's
-        scheduler phase) and names a dithered instant to try again (docs/contract.md, "Hand-off instants"); a
-        virtual clock is never late that way and returns ``None``.
+        scheduler phase), and a second hand-off in one wake-up (it would follow the first at the host's per-send
+        cost), and names a dithered instant to try again (docs/contract.md, "Hand-off instants"); a virtual
+        clock is never late that way and returns ``None``.
         """
         ...

@@ -19,7 +19,10 @@ has waited for it often gets it on the scheduler's tick (1 ms, aligned host-wide
 wake-up (more than ``ON_TIME`` after its aim) and aim again a uniform draw on [0, ``TICK``)
 later, by sleeping, not spinning (a spinning thread loses the scheduler's favour to
 sleepers and is woken later still): a hand-off then happens only on a wake-up that came
-on time for an aim whose phase is uniform, whatever the tick's phase.
+on time for an aim whose phase is uniform, whatever the tick's phase. And one hand-off per
+wake-up: messages that fell due together (a wake-up came late, or their aims were close) would
+otherwise leave back to back, as far apart as the host's per-send cost, which is the host's
+speed and load; ``retry_at`` takes the first and names fresh dithered aims for the others.
 
 Timers are kept in the clock's own heap, ordered by (time, scheduling order). A wake-up
 runs every timer whose time has come, in heap order, checking ``now()`` before each: so
@@ -57,7 +60,7 @@ class _LoopTimer:
 
 
 class LoopClock:
-    __slots__ = ("_armed", "_dither", "_heap", "_sequence", "_timer", "loop")
+    __slots__ = ("_armed", "_dither", "_handed_off", "_heap", "_sequence", "_timer", "_wake_ups", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop if loop is not None else asyncio.get_running_loop()
@@ -68,13 +71,19 @@ class LoopClock:
         self._armed: float | None = None
         """The instant ``_timer`` is set for, until it fires."""
         self._dither = JitterSampler(0.0, TICK)
+        self._wake_ups = 0
+        """Wake-ups so far; ``retry_at`` lets one hand-off through per wake-up (``_handed_off`` names the last)."""
+        self._handed_off = -1
 
     def now(self) -> float:
         return time.monotonic()
 
     def retry_at(self, aim: float) -> float | None:
         now = time.monotonic()
-        return None if now - aim <= ON_TIME else now + self._dither.draw()
+        if now - aim <= ON_TIME and self._handed_off != self._wake_ups:
+            self._handed_off = self._wake_ups
+            return None
+        return now + self._dither.draw()
 
     def call_at(self, when: float, callback: Callable[[], None]) -> _LoopTimer:
         timer = _LoopTimer(callback)
@@ -95,6 +104,7 @@ class LoopClock:
         if self._timer is not None:
             self._timer.clear()
         self._armed = None
+        self._wake_ups += 1
         self._run_due()
 
     def _run_due(self) -> None:

@@ -328,3 +328,31 @@ def test_a_clock_s_timer_descriptor_is_closed_with_it() -> None:
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_retry_at_lets_one_hand_off_through_per_wake_up() -> None:
+    """Messages due in one wake-up would leave back to back, at the host's per-send cost: only the first may."""
+
+    async def scenario() -> list[float | None]:
+        clock = LoopClock()
+        answers: list[float | None] = []
+        done = asyncio.get_running_loop().create_future()
+
+        def next_wake_up() -> None:
+            answers.append(clock.retry_at(clock.now()))
+            done.set_result(None)
+
+        def hand_off(last: bool) -> None:
+            answers.append(clock.retry_at(clock.now()))  # always on time: only the wake-up's first hand-off decides
+            if last:
+                clock.call_at(clock.now() - 1.0, next_wake_up)  # due at once, but runs in the next wake-up
+
+        when = clock.now() + 0.005
+        for index in range(3):
+            clock.call_at(when, lambda last=index == 2: hand_off(last))  # all three run in one wake-up
+        await asyncio.wait_for(done, 5.0)
+        return answers
+
+    first, second, third, later = asyncio.run(scenario())
+    assert first is None and later is None
+    assert second is not None and third is not None and second != third  # each re-aimed by a fresh dither
