@@ -6,6 +6,16 @@ Plain data only, so the sans-IO node core and the shaper can both use it without
 from __future__ import annotations
 
 from mule.contract.kind import Kind
-from mule.contract.profile import PROFILE_V2, PROFILE_V3, DelayLaw, Profile, SlotPlan, WindowCap
+from mule.contract.profile import PRODUCTION, PROFILE_V2, PROFILE_V3, PROFILE_V4, DelayLaw, Profile, SlotPlan, WindowCap
 
-__all__ = ["PROFILE_V2", "PROFILE_V3", "DelayLaw", "Kind", "Profile", "SlotPlan", "WindowCap"]
+__all__ = [
+    "PRODUCTION",
+    "PROFILE_V2",
+    "PROFILE_V3",
+    "PROFILE_V4",
+    "DelayLaw",
+    "Kind",
+    "Profile",
+    "SlotPlan",
+    "WindowCap",
+]

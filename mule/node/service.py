@@ -24,7 +24,7 @@ from pathlib import Path
 from mule._core.keystream import substream_seed
 from mule._core.shuffle import Shuffler
 from mule.clock import Clock, Timer
-from mule.contract import PROFILE_V3, Profile
+from mule.contract import PRODUCTION, Profile
 from mule.index import LocalIndex
 from mule.index.persist import restore, save
 from mule.kad.contact import Contact
@@ -74,7 +74,7 @@ class NodeService:
         transport: Transport,
         clock: Clock,
         data_dir: Path,
-        profile: Profile = PROFILE_V3,
+        profile: Profile = PRODUCTION,
         *,
         seed: bytes | None = None,
         randbytes: Callable[[int], bytes] = os.urandom,

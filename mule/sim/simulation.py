@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from mule.clock import VirtualClock
-from mule.contract import PROFILE_V3, Profile
+from mule.contract import PRODUCTION, Profile
 from mule.kad.contact import Contact
 from mule.kad.opcodes import Op
 from mule.sim.figures import Figures, summary
@@ -47,7 +47,7 @@ class SimConfig:
     observed_nodes: int = 64
     """About this many nodes have what they send tallied by opcode (all of them in a smaller network)."""
     latency: Latency = field(default_factory=Latency)
-    profile: Profile = PROFILE_V3
+    profile: Profile = PRODUCTION
 
     def __post_init__(self) -> None:
         if self.nodes < 2 or self.hours <= 0 or not 0 <= self.churn < 1 or self.seed_nodes < 1:

@@ -1,6 +1,6 @@
 """A running node on the in-memory network and the virtual clock, with the API served beside it on loopback: with
-fake search/publish/index parts (PROFILE_V2), or with the node's real ones (``real``: PROFILE_V3, whose lookup and
-publish slots carry the API's searches and publishes, as ``python -m mule run`` wires them)."""
+fake search/publish/index parts (PROFILE_V2), or with the node's real ones (``real``: the production profile, whose
+lookup and publish slots carry the API's searches and publishes, as ``python -m mule run`` wires them)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mule.api.auth import read_token
 from mule.api.node_parts import NodePublishing, NodeSearches, node_parts
 from mule.api.server import ApiServer, Listen
 from mule.clock import VirtualClock
-from mule.contract import PROFILE_V2, PROFILE_V3
+from mule.contract import PRODUCTION, PROFILE_V2
 from mule.node.service import NodeService
 from tests.api.fakes import FakeIndex, FakePublishing, FakeSearches
 from tests.node.network import network, seed_with, settle
@@ -44,7 +44,7 @@ async def running_api(
     tmp_path: Path, *, peers: int = 3, settle_for: float = 120.0, parts: bool = True, real: bool = False
 ) -> AsyncIterator[Running]:
     tmp_path.mkdir(exist_ok=True)
-    profile = PROFILE_V3 if real else PROFILE_V2
+    profile = PRODUCTION if real else PROFILE_V2
     clock, _, _, nodes = network(tmp_path, peers + 1, profile)
     for node in nodes[1:]:
         seed_with(node, nodes[0])

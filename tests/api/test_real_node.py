@@ -1,5 +1,6 @@
 """End to end on real nodes: the API with the node's own search, publish and index parts (``node_parts``, as
-``python -m mule run`` wires them) on eight PROFILE_V3 nodes on the in-memory network and the virtual clock.
+``python -m mule run`` wires them) on eight nodes of the production profile on the in-memory network and the virtual
+clock.
 
 Over HTTP the API node publishes a file's keyword and searches the keyword another node published; the other
 node's file arrives on the event stream and at the results endpoint, found through the network's index. The
@@ -18,6 +19,7 @@ import aiohttp
 from mule._core import id_from_md4
 from mule.api import PREFIX
 from mule.api.snapshot import SNAPSHOT_EVERY
+from mule.contract import PRODUCTION
 from mule.lookup import LookupHandle, State
 from mule.lookup.requests import SharedFile
 from mule.node.service import NodeService
@@ -116,7 +118,7 @@ async def reflects_the_node(running: Running, node: NodeService) -> None:
     assert {c["kad_id"] for c in routing["contacts"]} == {f"{c.kad_id:032x}" for c in node.table.contacts()}
     assert sum(zone["contacts"] for zone in routing["zones"]) == live.contacts
     counters = node.shaper.counters
-    assert shaper["profile"] == "mule-shaper/3"
+    assert shaper["profile"] == PRODUCTION.version
     assert (shaper["submitted"], shaper["sent"]) == (counters.submitted, counters.sent) and counters.sent > 0
     assert 0 < sum(shaper["delay"]["counts"]) <= counters.sent  # watched since the API started
     assert shaper["observer_faults"] == 0

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from mule.bench.constancy import analysis, controls
+from mule.bench.constancy.child import UPKEEP_PROFILE
 from mule.clock import VirtualClock
-from mule.contract import PROFILE_V2
+from mule.contract import PRODUCTION
 from mule.node import service
 from mule.transport.memory import MemoryHub
 from mule.transport.trace import TracedTransport, TraceRecord
 from tests.node.network import settle
 
-SPAN = 1500.0
+SPAN = 750.0
 """Virtual seconds of upkeep: about 150 sends, as in a few minutes of a quick run's two upkeep nodes... times ten."""
 
 
@@ -24,9 +25,10 @@ def upkeep_run(data_dir: Path) -> dict[str, object]:
     async def scenario() -> dict[str, object]:
         clock = VirtualClock(5000.0)
         records: list[TraceRecord] = []
-        # V2: no lookup slots and no drain, so stop() needs no one to advance the virtual clock.
+        # The bench's upkeep profile (V2 with the production upkeep law): no lookup slots and no drain, so stop()
+        # needs no one to advance the virtual clock.
         traced = TracedTransport(MemoryHub().endpoint(), clock, records.append)
-        node = service.NodeService(traced, clock, data_dir, PROFILE_V2)
+        node = service.NodeService(traced, clock, data_dir, UPKEEP_PROFILE)
         await node.start()
         await settle(clock, SPAN)
         await node.stop()
@@ -50,4 +52,5 @@ def test_negative_control_a_fixed_upkeep_tick_is_caught(tmp_path: Path, monkeypa
     monkeypatch.setattr(service, "NodeCore", controls.FixedTickCore)
     run = upkeep_run(tmp_path)
     assert 100 < len(run["upkeep_t"]) < 200  # type: ignore[arg-type]
-    assert set(flagged(run)) == {"KS upkeep gaps against the renewal law", "Rayleigh + KS upkeep phase mod 10 s"}
+    beat = f"Rayleigh + KS upkeep phase mod {PRODUCTION.upkeep.mean:g} s"
+    assert set(flagged(run)) == {"KS upkeep gaps against the renewal law", beat}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from mule.contract import PROFILE_V3
+from mule.contract import PRODUCTION
 from mule.lookup import KeywordResult, LookupHandle
 from mule.sim import Figures, Latency, SimConfig, Simulation
 
 NODES = 30
 MINUTES = 10
-UPKEEP_PER_MINUTE = 60 / PROFILE_V3.upkeep.mean
+UPKEEP_PER_MINUTE = 60 / PRODUCTION.upkeep.mean
 BUSY = {"users": 0.5, "warmup": 120.0, "user_every": 60.0}
 
 
@@ -72,7 +72,8 @@ def test_node_lookups_find_the_true_nearest_node_and_searches_the_published_keyw
     assert figures.publishes["acknowledged"] >= 5, figures.publishes
     assert node["finished"] >= 20 and keyword["finished"] >= 10, figures.lookups
     assert node["success_rate"] >= 0.95 and keyword["success_rate"] >= 0.9, figures.lookups
-    assert 0 <= node["hops_mean"] <= node["hops_p95"] <= 4
+    # Not mean <= p95: with under 5 % of lookups at 2 hops the p95 is 1 and the mean just above it.
+    assert 0 <= node["hops_mean"] <= 4 and 0 <= node["hops_p95"] <= 4
 
 
 def test_negative_control_a_keyword_nobody_published_is_not_found(small):

@@ -16,7 +16,7 @@ import numpy as np
 from mule.bench.constancy import adversary
 from mule.contract import stats
 from mule.contract.features import mean_resultant_length, sample_features, timing_features
-from mule.contract.profile import PROFILE_V2
+from mule.contract.profile import PRODUCTION, PROFILE_V2
 
 Run = Mapping[str, object]
 BURST = 64
@@ -212,16 +212,17 @@ def linkability(a_runs: Sequence[Run], b_runs: Sequence[Run]) -> list[Test]:
 
 
 def upkeep_tests(runs: Sequence[Run]) -> list[Test]:
-    """One long-lived node's upkeep sends against the documented renewal law: gaps, a 10 s beat, counts."""
+    """One long-lived node's upkeep sends against the documented renewal law: gaps, and a beat at its mean interval."""
     times = np.sort(pooled(runs, "upkeep_t"))
     if times.size < UPKEEP_SENDS:
         return []  # a few minutes of upkeep say nothing either way
     gaps_ = np.diff(times)
-    law = stats.upkeep_gap_sample(PROFILE_V2.upkeep, PROFILE_V2.delay, 100_000)
+    law = stats.upkeep_gap_sample(PRODUCTION.upkeep, PRODUCTION.delay, 100_000)
     d, p = stats.ks_2samp(gaps_, law)
     tests = [_p_test("KS upkeep gaps against the renewal law", d, p, "sends")]
-    p = stats.phase_p_value(times, (10.0,))
-    tests.append(_p_test("Rayleigh + KS upkeep phase mod 10 s", mean_resultant_length(times, 10.0), p, "sends"))
+    beat = PRODUCTION.upkeep.mean
+    p = stats.phase_p_value(times, (beat,))
+    tests.append(_p_test(f"Rayleigh + KS upkeep phase mod {beat:g} s", mean_resultant_length(times, beat), p, "sends"))
     return tests
 
 

@@ -27,7 +27,7 @@ from mule._core import IMPLEMENTATION
 from mule.bench.constancy import controls
 from mule.clock import LoopClock
 from mule.contract import Kind, WindowCap
-from mule.contract.profile import PROFILE_V3, DelayLaw, profile_for_tests
+from mule.contract.profile import PRODUCTION, PROFILE_V2, DelayLaw, profile_for_tests
 from mule.kad import messages
 from mule.kad.opcodes import RequestType
 from mule.node.service import NodeService
@@ -35,11 +35,11 @@ from mule.shaper import Shaper
 from mule.transport.memory import MemoryHub, random_destination
 from mule.transport.trace import TracedTransport, TraceRecord
 
-NODE_PROFILE = profile_for_tests(base=PROFILE_V3, global_send=WindowCap(1 << 20, 1.0), drain=0.0)
-"""V3 (law, deadline, queue, per-peer caps, lookup slots), with the global send cap out of the probe's way and no
-drain at the end of a run (nothing is measured after the last reply)."""
-UPKEEP_PROFILE = profile_for_tests(global_send=WindowCap(1 << 20, 1.0))
-"""The long-lived upkeep nodes run V2 (the same upkeep law, no lookups): every unsolicited send is upkeep."""
+NODE_PROFILE = profile_for_tests(base=PRODUCTION, global_send=WindowCap(1 << 20, 1.0), drain=0.0)
+"""The production profile (law, deadline, queue, per-peer caps, upkeep, lookup slots), with the global send cap out of
+the probe's way and no drain at the end of a run (nothing is measured after the last reply)."""
+UPKEEP_PROFILE = profile_for_tests(base=PROFILE_V2, upkeep=PRODUCTION.upkeep, global_send=WindowCap(1 << 20, 1.0))
+"""The long-lived upkeep nodes run V2 with the production upkeep law (no lookups): every unsolicited send is upkeep."""
 PEER_PROFILE = profile_for_tests(
     delay=DelayLaw(0.0, 1e-6),
     deadline_slack=10.0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from mule.contract import Kind
+from mule.contract import PRODUCTION, Kind
 from mule.node import service
 from mule.node.core import NodeCore, Send
 from mule.shaper import Shaper
@@ -21,8 +21,8 @@ from mule.transport.trace import frame_opcode
 PONG = 0x1F
 EXTRA_WORK = 0.002
 """+2 ms of per-request work before hand-off: what a slower host or a bigger table would cost if it showed."""
-FIXED_PERIOD = 10.0
-"""V1's fixed upkeep tick."""
+FIXED_PERIOD = PRODUCTION.upkeep.mean
+"""A fixed upkeep tick (V1 had one) at the production rate: only the beat differs from a correct node."""
 
 
 class PlusTwoMsShaper(Shaper):
@@ -64,7 +64,7 @@ class FifoShaper(Shaper):
 
 
 class FixedTickCore(NodeCore):
-    """Upkeep on a fixed 10 s beat from start-up (V1), instead of a renewal process."""
+    """Upkeep on a fixed beat from start-up (as V1 had), instead of a renewal process."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
