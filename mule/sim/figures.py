@@ -39,6 +39,8 @@ class LookupFigures:
     finished: int = 0
     succeeded: int = 0
     hops: list[int] = field(default_factory=list)
+    outcomes: list[tuple[float, bool]] = field(default_factory=list)
+    """(simulated second it was submitted, succeeded) for each finished lookup: success by the network's age."""
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -99,6 +99,7 @@ class Workload:
             else:
                 success, hops = self._judge_keyword(handle, walk)
             figures.succeeded += success
+            figures.outcomes.append((submitted, success))
             if success and hops is not None:
                 figures.hops.append(hops)
 

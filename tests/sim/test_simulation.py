@@ -82,6 +82,16 @@ def test_negative_control_a_keyword_nobody_published_is_not_found(small):
     assert not [r for r in unpublished.results if isinstance(r, KeywordResult)]
 
 
+def test_each_finished_lookup_records_when_it_was_submitted(small):
+    simulation, _, _ = small
+    for kind, tallies in simulation.workload.figures.items():
+        assert len(tallies.outcomes) == tallies.finished > 0, kind
+        assert sum(success for _, success in tallies.outcomes) == tallies.succeeded, kind
+        submitted = [at for at, _ in tallies.outcomes]
+        # Users ask from the end of their warm-up on; a lookup finishes after it was submitted, before the run ends.
+        assert BUSY["warmup"] <= min(submitted) <= max(submitted) < simulation.clock.now(), kind
+
+
 def test_a_seed_replays_the_same_run():
     _, first = simulate(nodes=12, hours=4 / 60)
     _, again = simulate(nodes=12, hours=4 / 60)
