@@ -1,5 +1,5 @@
 """The real clock: time.monotonic() read fresh on every call, timers run on the running asyncio loop (uvloop in
-production), woken by a thread that sleeps until the exact instant.
+production), woken by a kernel timer (timerfd) aimed at the exact instant.
 
 ``now()`` does not use ``loop.time()``: uvloop caches that at millisecond resolution
 once per loop iteration, which would hide exactly the lateness we account for.

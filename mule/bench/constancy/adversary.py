@@ -12,7 +12,7 @@ the null's mean accuracy to about 0.6.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -30,7 +30,9 @@ MODELS = {
     "boosting": GradientBoostingClassifier(n_estimators=10, max_depth=2, learning_rate=0.5, random_state=0),
 }
 ADVERSARY = "adversary"
-"""The verdict that is judged: the model chosen per fold from the training runs alone (``_nested_accuracy``)."""
+"""The verdict that is judged: the model chosen per fold from the training runs alone (``_chosen_model``)."""
+ModelFor = Callable[[np.ndarray, np.ndarray, int], object]
+"""A fold's model from its training runs (features, labels) and the seed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,31 +65,26 @@ def _folds(y: np.ndarray, repeats: int, seed: int) -> RepeatedStratifiedKFold:
     return RepeatedStratifiedKFold(n_splits=int(min(3, np.bincount(y).min())), n_repeats=repeats, random_state=seed)
 
 
-def _cv_accuracy(model: object, x: np.ndarray, y: np.ndarray, repeats: int, seed: int) -> float:
+def _cv_accuracy(model_for: ModelFor, x: np.ndarray, y: np.ndarray, repeats: int, seed: int) -> float:
+    """Repeated stratified k-fold accuracy; ``model_for`` picks each fold's model from that fold's training runs."""
     correct = total = 0
     for train, test in _folds(y, repeats, seed).split(x, y):
-        fitted = clone(model).fit(x[train], y[train])  # type: ignore[type-var]
+        fitted = clone(model_for(x[train], y[train], seed)).fit(x[train], y[train])  # type: ignore[type-var]
         correct += int((fitted.predict(x[test]) == y[test]).sum())
         total += test.size
     return correct / total
+
+
+def _always(model: object) -> ModelFor:
+    return lambda _x, _y, _seed: model
 
 
 def _chosen_model(x: np.ndarray, y: np.ndarray, seed: int) -> object:
     """The model an observer would pick from these runs alone: the better inner cross-validation (ties: the first)."""
     if np.bincount(y, minlength=2).min() < 2:
         return MODELS["logistic"]
-    scores = {name: _cv_accuracy(model, x, y, 1, seed) for name, model in MODELS.items()}
+    scores = {name: _cv_accuracy(_always(model), x, y, 1, seed) for name, model in MODELS.items()}
     return MODELS[max(scores, key=scores.__getitem__)]
-
-
-def _nested_accuracy(x: np.ndarray, y: np.ndarray, repeats: int, seed: int) -> float:
-    correct = total = 0
-    for train, test in _folds(y, repeats, seed).split(x, y):
-        model = _chosen_model(x[train], y[train], seed)
-        fitted = clone(model).fit(x[train], y[train])  # type: ignore[type-var]
-        correct += int((fitted.predict(x[test]) == y[test]).sum())
-        total += test.size
-    return correct / total
 
 
 def classify(
@@ -103,12 +100,11 @@ def classify(
     if x.size == 0 or np.bincount(y, minlength=2).min() < 2:
         return []
     rng = np.random.default_rng(seed)
-    scorers = {name: (lambda x_, y_, r, s_, m=model: _cv_accuracy(m, x_, y_, r, s_)) for name, model in MODELS.items()}
-    scorers[ADVERSARY] = _nested_accuracy
+    choosers = {name: _always(model) for name, model in MODELS.items()} | {ADVERSARY: _chosen_model}
     verdicts = []
-    for name, score in scorers.items():
-        accuracy = score(x, y, repeats, seed)
-        hits = sum(score(x, rng.permutation(y), 1, seed + i) >= accuracy for i in range(permutations))
+    for name, model_for in choosers.items():
+        accuracy = _cv_accuracy(model_for, x, y, repeats, seed)
+        hits = sum(_cv_accuracy(model_for, x, rng.permutation(y), 1, seed + i) >= accuracy for i in range(permutations))
         low, high = wilson_interval(accuracy * y.size, y.size)
         p_value = (1 + hits) / (1 + permutations) if permutations else None
         verdicts.append(Verdict(name, accuracy, low, high, p_value, int(y.size)))
