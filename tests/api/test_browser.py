@@ -61,6 +61,7 @@ if CHROMIUM is None:
     warnings.warn("chromium is missing: the web UI browser test is skipped (apt-get install chromium)", stacklevel=1)
 
 
+@pytest.mark.once
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("nodes", ["fake-parts", "real-nodes"])
 def test_ui_shows_a_search_streaming_in(tmp_path: Path, nodes: str):

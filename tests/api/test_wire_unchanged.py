@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import pytest
 from scipy.stats import chi2_contingency
 
 from mule.api import PREFIX
@@ -31,6 +32,8 @@ from mule.transport.memory import DESTINATION_BYTES, MemoryHub
 from mule.transport.trace import TracedTransport, TraceRecord
 from tests.api.fakes import FakeIndex, FakePublishing, FakeSearches
 from tests.node.network import seed_with
+
+pytestmark = pytest.mark.once
 
 PEERS = 8
 SECONDS = 10.0

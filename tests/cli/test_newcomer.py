@@ -1,6 +1,6 @@
 """A newcomer's first hour, scripted: a clean copy of the checkout, a fresh venv, the README's two commands,
-then the mistakes issue 12 lists. Slow (it builds the compiled core): marked ``slow``, run once per suite run
-(in the compiled pass of scripts/run-tests), never against a real router."""
+then the mistakes issue 12 lists. Slow (it builds the compiled core): marked ``slow`` and ``once`` (run in the
+compiled pass of scripts/run-tests only), never against a real router."""
 
 from __future__ import annotations
 
@@ -17,13 +17,7 @@ from cli_helpers import REPO, closed_port
 
 from mule.cli.exits import Exit
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("MULE_NO_EXTENSIONS", "") not in ("", "0"),
-        reason="the newcomer run builds from scratch, the same for both twins: it runs in the compiled pass",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 BUILD_TIMEOUT_S = 1200
 
 

@@ -40,7 +40,7 @@ from mule.node.service import NODES_DAT
 from tests.index.index_parts import KEYWORD, keyword_entry, source_entry
 from tests.node.peers import dest, kad_id
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 PROCESSES = 10
 ROUNDS = 5  # 50 kills

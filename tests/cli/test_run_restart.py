@@ -38,7 +38,7 @@ from mule.lookup import SharedFile
 from mule.node.identity import PREFERENCES_KAD, UDP_KEY_FILE
 from mule.node.service import NODES_DAT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 KEYWORD = "restartmoon"
 SHARED = SharedFile(file_id=0x5EED_0000_0000_0000_0000_0000_0000_0001, name="restartmoon tapes.ogg", size=123_456)

@@ -185,6 +185,7 @@ def _generations(folder: Path, count: int) -> list[dict[str, bytes]]:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_kill_9_at_50_random_moments_never_leaves_a_torn_file(tmp_path):
     versions = _generations(tmp_path, 3)
     state = tmp_path / "state"

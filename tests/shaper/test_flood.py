@@ -18,6 +18,8 @@ from mule.contract.profile import KADEMLIA2_REQ, PING, profile_for_tests
 from mule.contract.stats import most_in_any_window
 from mule.shaper import Kind, WindowCap
 
+pytestmark = pytest.mark.once
+
 PEERS = 1000
 OVERDRIVE = 100
 HOUR = 3600.0
