@@ -22,6 +22,7 @@ from mule.config.lock import DataDirLock, DataDirLocked
 from mule.i2p.keys import KEY_FILE_NAME, KeyFileError, load_keys
 from mule.node.config import ConfigError, SamAddress, default_data_dir, prepare_data_dir, remove_stale_temporaries
 from mule.node.identity import read_kad_id, read_udp_key
+from mule.node.priority import priority_advice
 from mule.node.runner import Stopped, run_until_signal, unless_stopped
 
 if TYPE_CHECKING:
@@ -151,6 +152,9 @@ async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
 
     started = time.monotonic()
     sam = settings.sam
+    advice = priority_advice()
+    if advice is not None:
+        log.warning("%s", advice)
     log.info("data dir %s (locked by us); contacting the SAM bridge at %s", data_dir, sam)
     try:
         version = await unless_stopped(sam_hello(sam), stop)

@@ -16,6 +16,7 @@ from mule.cli.exits import Exit
 from mule.config.lock import DataDirLock
 from mule.kad.files.preferences_kad import build_preferences_kad, read_preferences_kad
 from mule.node.identity import PREFERENCES_KAD, UDP_KEY_FILE
+from mule.node.priority import DEPLOYED_NICE
 
 
 def errors(stderr: str) -> list[str]:
@@ -146,6 +147,9 @@ def test_phases_are_reported_and_a_signal_stops_the_running_node(cli: Cli, tmp_p
     assert stop_with(process, signal.SIGTERM, seen) == Exit.OK
     output = "".join(seen)
     assert "SIGTERM: stopping" in output and "stopped" in output and "Traceback" not in output
+    # Below the deployed priority (as the test runs, unless someone runs it at Nice=-10) the log says so, once.
+    expected = 1 if os.getpriority(os.PRIO_PROCESS, 0) > DEPLOYED_NICE else 0
+    assert output.count(f"run the node at Nice={DEPLOYED_NICE} (docs/deploy.md)") == expected
 
 
 @SIGNALS
