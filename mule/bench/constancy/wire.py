@@ -56,14 +56,14 @@ class _Inbound(asyncio.DatagramProtocol):
 class SocketTransport(Transport):
     """The node's end of a ``socket_pair``, on the running event loop."""
 
-    __slots__ = ("_destination", "_inbox", "_socket", "_stream_destination", "_udp")
+    __slots__ = ("_destination", "_endpoint", "_inbox", "_socket", "_stream_destination")
 
     def __init__(self, sock: socket.socket) -> None:
         self._socket = sock
         self._destination = random_destination()
         self._stream_destination = random_destination()
         self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
-        self._udp: asyncio.DatagramTransport | None = None
+        self._endpoint: asyncio.DatagramTransport | None = None
 
     @property
     def local_destination(self) -> bytes:
@@ -74,14 +74,14 @@ class SocketTransport(Transport):
         return self._stream_destination
 
     async def open(self) -> None:
-        self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        self._endpoint, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: _Inbound(self), sock=self._socket
         )
 
     async def close(self) -> None:
-        if self._udp is not None:
-            self._udp.close()
-            self._udp = None
+        if self._endpoint is not None:
+            self._endpoint.close()
+            self._endpoint = None
 
     async def receive(self) -> Datagram:
         return await self._inbox.get()
@@ -95,12 +95,12 @@ class SocketTransport(Transport):
             self._inbox.put_nowait(datagram)
 
     def _send_datagram(self, destination: bytes, payload: bytes) -> None:
-        udp = self._udp
-        if udp is None or udp.is_closing():
+        endpoint = self._endpoint
+        if endpoint is None or endpoint.is_closing():
             raise TransportError("the bench socket is closed")
-        if udp.get_write_buffer_size() > 0:
+        if endpoint.get_write_buffer_size() > 0:
             raise TransportError("the bench socket is congested")
         try:
-            udp.sendto(frame(destination, payload))
+            endpoint.sendto(frame(destination, payload))
         except (OSError, RuntimeError) as exc:  # uvloop raises RuntimeError on a socket closed under us
             raise TransportError(f"cannot send on the bench socket: {exc}") from exc
