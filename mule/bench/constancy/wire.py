@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
 from mule.i2p.address import destination_length
 from mule.transport.interface import Datagram, Transport, TransportError
@@ -46,11 +47,11 @@ def unframe(data: bytes) -> Datagram:
 
 
 class _Inbound(asyncio.DatagramProtocol):
-    def __init__(self, transport: SocketTransport) -> None:
-        self._owner = transport
+    def __init__(self, deliver: Callable[[bytes], None]) -> None:
+        self._deliver = deliver
 
     def datagram_received(self, data: bytes, addr: object) -> None:
-        self._owner._deliver(data)
+        self._deliver(data)
 
 
 class SocketTransport(Transport):
@@ -75,7 +76,7 @@ class SocketTransport(Transport):
 
     async def open(self) -> None:
         self._endpoint, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: _Inbound(self), sock=self._socket
+            lambda: _Inbound(self._deliver), sock=self._socket
         )
 
     async def close(self) -> None:
