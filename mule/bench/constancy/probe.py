@@ -4,17 +4,16 @@ A deployed node carries no observer in its loop, so the probe runs apart: forked
 builds its event loop (no shared loop, no shared GIL), at the default priority and on any core. It waits for the
 node's go (its Kad ID, the instant to start, the instant to stop listening), then sends a burst of ``BURST``
 requests, then Poisson arrivals at the run's rate (PING, KADEMLIA2_REQ FIND_NODE, BOOTSTRAP_REQ), each from a
-destination of its own, and the flood peers' PINGs, straight to the socket, draining replies in between. A
-request's instant is ``time.monotonic()`` right after its ``send``: CLOCK_MONOTONIC, which the node's trace reads
-too. It ships the instants back in request order (``None`` for one not sent), and the node's child matches them to
-its trace through the destinations both processes hold since the fork.
+destination of its own, and the flood peers' PINGs, straight to the socket, taking the replies queued meanwhile each
+time it wakes to send. A request's instant is ``time.monotonic()`` right after its ``send``: CLOCK_MONOTONIC, which
+the node's trace reads too. It ships the instants back in request order (``None`` for one not sent), and the node's
+child matches them to its trace through the destinations both processes hold since the fork.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import sys
 import time
@@ -34,6 +33,8 @@ BURST_GAP = 0.1
 """Seconds between the burst and the first Poisson request."""
 REQUEST_KINDS = ("ping", "kademlia", "bootstrap")
 RECEIVE_BYTES = 65536
+LISTEN_STEP = 0.05
+"""Seconds between takes of the replies once the last request is sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,29 +90,39 @@ def schedule(plan: ProbePlan, kad_id: int, start: float) -> list[tuple[float, in
 
 
 def probe(sock: socket.socket, events: list[tuple[float, int, bytes]], count: int, until: float) -> list[float | None]:
-    """Send ``events`` on time, draining replies while waiting; listen until ``until``. Returns the send instants."""
+    """Send ``events`` on time; listen until ``until``. Returns the send instants.
+
+    The probe wakes only to send (and every ``LISTEN_STEP`` at the end), taking the replies queued meanwhile: a
+    wake-up per reply would double its wake-ups, each a chance to take a CPU the node is waiting for."""
     sock.setblocking(False)
     sent: list[float | None] = [None] * count
     for at, index, datagram in events:
-        _drain_until(sock, at)
+        _sleep_until(at)
+        _drain(sock)
         try:
             sock.send(datagram)
         except OSError:  # the node's socket is full or gone: the datagram is lost, as on I2P
             continue
         if index >= 0:
             sent[index] = time.monotonic()
-    _drain_until(sock, until)
+    while time.monotonic() < until:
+        _sleep_until(min(until, time.monotonic() + LISTEN_STEP))
+        _drain(sock)
     return sent
 
 
-def _drain_until(sock: socket.socket, instant: float) -> None:
-    while (wait := instant - time.monotonic()) > 0:
-        if select.select([sock], [], [], wait)[0]:
-            while True:
-                try:
-                    sock.recv(RECEIVE_BYTES)
-                except (BlockingIOError, ConnectionRefusedError):
-                    break
+def _sleep_until(instant: float) -> None:
+    wait = instant - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def _drain(sock: socket.socket) -> None:
+    while True:
+        try:
+            sock.recv(RECEIVE_BYTES)
+        except (BlockingIOError, ConnectionRefusedError):
+            return
 
 
 class ProbeProcess:
