@@ -5,7 +5,7 @@ builds its event loop (no shared loop, no shared GIL), at the default priority a
 node's go (its Kad ID, the instant to start, the instant to stop listening), then sends a burst of ``BURST``
 requests, then Poisson arrivals at the run's rate (PING, KADEMLIA2_REQ FIND_NODE, BOOTSTRAP_REQ), each from a
 destination of its own, and the flood peers' PINGs, straight to the socket, taking the replies queued meanwhile each
-time it wakes to send. A request's instant is ``time.monotonic()`` right after its ``send``: CLOCK_MONOTONIC, which
+time it wakes to send. A request's instant is ``time.monotonic()`` just before its ``send``: CLOCK_MONOTONIC, which
 the node's trace reads too. It ships the instants back in request order (``None`` for one not sent), and the node's
 child matches them to its trace through the destinations both processes hold since the fork.
 """
@@ -99,12 +99,13 @@ def probe(sock: socket.socket, events: list[tuple[float, int, bytes]], count: in
     for at, index, datagram in events:
         _sleep_until(at)
         _drain(sock)
+        instant = time.monotonic()  # before the send: the send wakes the node, which may take this CPU at once
         try:
             sock.send(datagram)
         except OSError:  # the node's socket is full or gone: the datagram is lost, as on I2P
             continue
         if index >= 0:
-            sent[index] = time.monotonic()
+            sent[index] = instant
     while time.monotonic() < until:
         _sleep_until(min(until, time.monotonic() + LISTEN_STEP))
         _drain(sock)
