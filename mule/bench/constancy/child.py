@@ -1,12 +1,13 @@
-"""One run of one condition, in a process of its own: a node on uvloop and the real clock, a probe, a wire trace.
+"""One run of one condition: a node on uvloop and the real clock in a process of its own, a probe in another.
 
 ``python -m mule.bench.constancy.child SPEC_JSON OUT_JSON``. The node under test is a
-``NodeService`` on an in-memory hub, wrapped in a ``TracedTransport``. The probe is a set of
-peers of its own (one request each, so no per-peer limit and an exact causal link), each
-sending through its own shaper with a near-zero delay, also traced: a request's instant is its
-hand-off to the hub, which delivers it at once, and a reply's instant is the node's hand-off.
-Both are on this host's monotonic clock, which every process shares. Flood peers, a full
-table, CPU affinity and the leaky controls are set up here; CPU hogs are the parent's.
+``NodeService`` alone in this process's event loop; its datagrams come and go on a loopback UDP socket
+(``wire.py``), as production's come from i2pd's forwarding, through a ``TracedTransport``. The probe and the
+flooders (``probe.py``) are forked before the loop is built and talk to it over that socket, each request from a
+peer of its own (no per-peer limit, an exact causal link). A request's instant is the probe's ``send``, a reply's
+the node's hand-off; both on CLOCK_MONOTONIC, which every process on the host shares. CPU affinity, niceness
+and the leaky controls apply to the node's process only; a full table and the user's lookups are set up here;
+CPU hogs are the parent's.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ import uvloop
 
 from mule._core import IMPLEMENTATION
 from mule.bench.constancy import controls
+from mule.bench.constancy.probe import BURST, ProbePlan, ProbeProcess
+from mule.bench.constancy.wire import SocketTransport, socket_pair
 from mule.clock import LoopClock
-from mule.contract import Kind, WindowCap
-from mule.contract.profile import PRODUCTION, PROFILE_V2, DelayLaw, profile_for_tests
-from mule.kad import messages
-from mule.kad.opcodes import RequestType
+from mule.contract import WindowCap
+from mule.contract.profile import PRODUCTION, PROFILE_V2, profile_for_tests
 from mule.node.service import NodeService
-from mule.shaper import Shaper
-from mule.transport.memory import MemoryHub, random_destination
+from mule.transport.memory import random_destination
 from mule.transport.trace import TracedTransport, TraceRecord
 
 NODE_PROFILE = profile_for_tests(base=PRODUCTION, global_send=WindowCap(1 << 20, 1.0), drain=0.0)
@@ -40,19 +40,10 @@ NODE_PROFILE = profile_for_tests(base=PRODUCTION, global_send=WindowCap(1 << 20,
 the probe's way and no drain at the end of a run (nothing is measured after the last reply)."""
 UPKEEP_PROFILE = profile_for_tests(base=PROFILE_V2, upkeep=PRODUCTION.upkeep, global_send=WindowCap(1 << 20, 1.0))
 """The long-lived upkeep nodes run V2 with the production upkeep law (no lookups): every unsolicited send is upkeep."""
-PEER_PROFILE = profile_for_tests(
-    delay=DelayLaw(0.0, 1e-6),
-    deadline_slack=10.0,
-    sketch_width=1,
-    sketch_depth=1,
-    lateness_samples=1,
-)
-"""The probe's and flooders' shapers: hand off at once (the instant is traced, so their own lateness is harmless)."""
 DRAIN = NODE_PROFILE.max_delay + 0.2
 """After the last request, wait this long for the last replies."""
-BURST = 64
-"""Requests sent in one go at the start of a run, to see whether replies keep their order."""
-REQUEST_KINDS = ("ping", "kademlia", "bootstrap")
+PROBE_LEAD = 0.25
+"""Seconds from the node's go to the probe's first request: the probe builds its schedule meanwhile."""
 
 
 @dataclass(slots=True)
@@ -77,15 +68,6 @@ class Spec:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _request(kind: str, node_id: int, rng: np.random.Generator) -> bytes:
-    if kind == "ping":
-        return messages.Ping().encode()
-    if kind == "bootstrap":
-        return messages.BootstrapReq().encode()
-    target = int.from_bytes(rng.bytes(16), "big") or 1
-    return messages.KademliaReq(RequestType.FIND_NODE, target, node_id).encode()
-
-
 def _fill(node: NodeService, count: int, rng: np.random.Generator, now: float) -> int:
     for _ in range(count):
         kad_id = int.from_bytes(rng.bytes(16), "big") or 1
@@ -93,86 +75,31 @@ def _fill(node: NodeService, count: int, rng: np.random.Generator, now: float) -
     return len(node.table.contacts())
 
 
-class PeerClock(LoopClock):
-    """The probe's and flooders' clock: hands off on whatever wake-up comes. Their instants are traced at hand-off,
-    so how late they are costs nothing, and deferring a late one would only load the loop the node shares."""
-
-    __slots__ = ()
-
-    def retry_at(self, aim: float) -> float | None:
+def probe_plan(spec: Spec) -> ProbePlan | None:
+    """What the probe sends in this run (``None``: an upkeep node, which nobody probes)."""
+    if spec.upkeep_only:
         return None
+    count = BURST + int(spec.rate * spec.duration * 1.2)
+    destinations = [random_destination() for _ in range(count)]
+    return ProbePlan(spec.seed + 1, spec.rate, spec.duration, destinations, spec.flood_peers, spec.flood_rate)
 
 
-class Peers:
-    """Peers that each send through a shaper of their own, as any correct sender must."""
-
-    def __init__(self, hub: MemoryHub, clock: PeerClock) -> None:
-        self._hub = hub
-        self._clock = clock
-
-    async def make(self, count: int, sink_for: object = None) -> list[tuple[bytes, Shaper]]:
-        made = []
-        for _ in range(count):
-            transport = self._hub.endpoint()
-            await transport.open()
-            made.append((transport.local_destination, transport))
-        return [(destination, self._shaper(transport, sink_for)) for destination, transport in made]
-
-    def _shaper(self, transport: object, sink_for: object) -> Shaper:
-        if sink_for is None:
-            return Shaper(transport, self._clock, PEER_PROFILE)  # type: ignore[arg-type]
-        traced = TracedTransport(transport, self._clock, sink_for(transport.local_destination))  # type: ignore[attr-defined,operator]
-        return Shaper(traced, self._clock, PEER_PROFILE)
-
-
-async def run(spec: Spec) -> dict[str, object]:
+async def run(
+    spec: Spec, transport: SocketTransport, plan: ProbePlan | None, probe: ProbeProcess | None
+) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     clock = LoopClock(loop)
     rng = np.random.default_rng(spec.seed)
-    hub = MemoryHub()
-    salt = os.urandom(16)
     node_records: list[TraceRecord] = []
-    traced = TracedTransport(hub.endpoint(), clock, node_records.append, salt=salt)
+    traced = TracedTransport(transport, clock, node_records.append)
     with tempfile.TemporaryDirectory(prefix="mule-constancy-") as data_dir:
         node = NodeService(traced, clock, Path(data_dir), UPKEEP_PROFILE if spec.upkeep_only else NODE_PROFILE)
         await node.start()
         contacts = _fill(node, spec.table, rng, clock.now()) if spec.table else len(node.table.contacts())
-        peers = Peers(hub, PeerClock(loop))
-        requested: dict[str, float] = {}
-
-        def sink_for(destination: bytes) -> object:
-            key = traced.peer_hash(destination)
-            return lambda record: requested.__setitem__(key, record.t)
-
-        count = 0 if spec.upkeep_only else BURST + int(spec.rate * spec.duration * 1.2)
-        probe = await peers.make(count, sink_for)
-        flood = await peers.make(spec.flood_peers)
-        node_dest = traced.local_destination
-        kinds = rng.choice(len(REQUEST_KINDS), size=count)
-        payloads = [_request(REQUEST_KINDS[k], node.kad_id, rng) for k in kinds]
-        ping = messages.Ping().encode()
-
-        start = max(clock.now() + 0.05, spec.start_at or 0.0)
+        start = max(clock.now() + PROBE_LEAD, spec.start_at or 0.0)
         end = start + spec.duration
-        if not spec.upkeep_only:
-            for index in range(BURST):
-                clock.call_at(start, lambda i=index: probe[i][1].submit(node_dest, payloads[i], Kind.REQUEST))
-            at = start + 0.1
-            for index in range(BURST, count):
-                at += rng.exponential(1.0 / spec.rate)
-                if at >= end:
-                    break
-                clock.call_at(at, lambda i=index: probe[i][1].submit(node_dest, payloads[i], Kind.REQUEST))
-        if flood:
-            at = start
-            index = 0
-            while True:
-                at += rng.exponential(1.0 / spec.flood_rate)
-                if at >= end:
-                    break
-                shaper = flood[index % len(flood)][1]
-                clock.call_at(at, lambda s=shaper: s.submit(node_dest, ping, Kind.REQUEST))
-                index += 1
+        if probe is not None:
+            probe.go(node.kad_id, start, end + DRAIN)
         if spec.lookups:
             at = start
             while True:
@@ -190,6 +117,11 @@ async def run(spec: Spec) -> dict[str, object]:
         lateness = node.shaper.lateness.samples()
         counters = node.shaper.counters
         await node.stop()
+    requested: dict[str, float] = {}
+    if probe is not None and plan is not None:
+        for destination, instant in zip(plan.destinations, probe.instants(), strict=True):
+            if instant is not None:
+                requested[traced.peer_hash(destination)] = instant
     return {
         "condition": spec.condition,
         "run": spec.run,
@@ -245,13 +177,16 @@ def samples(records: list[TraceRecord], requested: dict[str, float]) -> dict[str
 
 def main(argv: list[str]) -> int:
     spec = Spec(**json.loads(argv[0]))
+    node_end, probe_end = socket_pair()  # an upkeep node's probe end stays open, unread: its sends must not bounce
+    plan = probe_plan(spec)
+    probe = ProbeProcess(plan, probe_end) if plan is not None else None  # forked before any of the node's settings
     if spec.cpus:
         os.sched_setaffinity(0, spec.cpus)
     if spec.nice is not None:
         os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
     controls.apply(spec.control)
     started = time.monotonic()
-    result = uvloop.run(run(spec))
+    result = uvloop.run(run(spec, SocketTransport(node_end), plan, probe))
     result["wall"] = time.monotonic() - started
     Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
     return 0
