@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import REPO
 
-from mule.bench.constancy.runner import DEPLOYED_NICE
+from mule.node.priority import DEPLOYED_NICE
 
 UNIT_BLOCK = re.compile(r"```ini\n# /etc/systemd/system/mule.service\n(.*?)```", re.S)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 import mule
 from mule.bench.constancy.child import Spec
+from mule.node.priority import DEPLOYED_NICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,6 @@ class Condition:
         nice = self.spec.get("nice")
         return isinstance(nice, int) and nice < 0
 
-
-DEPLOYED_NICE = -10
-"""The niceness docs/deploy.md's systemd unit gives the node (``Nice=-10``): the priority it is measured at in
-``loaded_nice``. Against CPU hogs at the default priority, a node at equal priority waits for its turn on a
-contended CPU, often for milliseconds (docs/constancy.md)."""
 
 CONDITIONS: tuple[Condition, ...] = (
     Condition("idle", "compiled core, both cores, empty table, quiet, no hogs"),
