@@ -1,7 +1,7 @@
 """The simulator's reference run: a fixed seed gives these exact figures and this exact wire, on both twins.
 
-Speed-ups of the simulator, the node core or the shaper must leave every simulated event alone (Behaviour
-Contract invariant 7: no change to timing, ordering, rates, who is answered or what is sent). The digest
+Speed-ups of the simulator, the node core or the shaper must leave every simulated event alone (invariant 7
+of docs/contract.md: no change to timing, ordering, rates, who is answered or what is sent). The digest
 covers every datagram put on the simulated wire (its instant, both ends and its bytes), so a change that
 moves one release by a microsecond, reorders two sends or alters one byte fails here. If a change to the
 node's behaviour is intended, it needs its own reasoning (docs/contract.md) and new reference figures.
