@@ -37,7 +37,8 @@ class VirtualClock:
 
     def call_at(self, when: float, callback: Callable[[], None]) -> _VirtualTimer:
         timer = _VirtualTimer(callback)
-        heapq.heappush(self._heap, (max(when, self._now), next(self._sequence), timer))
+        now = self._now
+        heapq.heappush(self._heap, (when if when > now else now, next(self._sequence), timer))
         return timer
 
     def retry_at(self, aim: float) -> float | None:
@@ -51,11 +52,12 @@ class VirtualClock:
         """Move time forward to ``when``, running every callback due on the way, in order."""
         if when < self._now:
             raise ValueError("virtual time never goes backwards")
-        heap = self._heap
+        heap, pop = self._heap, heapq.heappop
         while heap and heap[0][0] <= when:
-            at, _, timer = heapq.heappop(heap)
+            at, _, timer = pop(heap)
             if not timer.cancelled:
-                self._now = max(at, self._now)
+                if at > self._now:  # not after a stall, which leaves overdue callbacks at its end
+                    self._now = at
                 timer.callback()
         self._now = when
 

@@ -31,6 +31,11 @@ class KeyMode(Enum):
     RECEIVER_KEY = "receiver-key"  # keyed by the verify key the receiver gave us
 
 
+# The order a receiver tries the two keys in: the marker's key bit names the likelier one.
+_NODE_ID_FIRST = (KeyMode.NODE_ID, KeyMode.RECEIVER_KEY)
+_RECEIVER_KEY_FIRST = (KeyMode.RECEIVER_KEY, KeyMode.NODE_ID)
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """A received datagram after de-obfuscation (``mode`` is None when it arrived in plaintext)."""
@@ -104,9 +109,7 @@ def deobfuscate(data: bytes, *, own_id: int, own_verify_key_for_sender: int) -> 
     if len(data) <= _HEADER or data[0] in _PLAIN_MARKERS:
         return Received(data)
     key_part = data[1:_KEY_END]
-    modes = [KeyMode.NODE_ID, KeyMode.RECEIVER_KEY]
-    if data[0] & 0x03 == _RECEIVER_KEY_BIT:
-        modes.reverse()
+    modes = _RECEIVER_KEY_FIRST if data[0] & 0x03 == _RECEIVER_KEY_BIT else _NODE_ID_FIRST
     for mode in modes:
         secret = own_id if mode is KeyMode.NODE_ID else own_verify_key_for_sender
         plain = rc4_md5_magic(_key_data(mode, secret, key_part), data, _KEY_END, MAGIC)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from mule.contract import Kind
 from mule.kad import messages
@@ -49,6 +50,7 @@ from mule.node.tracking import TRACK_SECONDS
 from mule.routing import RoutingTable
 
 _FAR = 1 << 128  # further than any XOR distance
+_distance = attrgetter("distance")
 
 
 @dataclass(slots=True)
@@ -173,7 +175,7 @@ class Lookup:
 
     def _charge(self, queue: dict[bytes, Candidate], now: float) -> list[Outbound]:
         """iMule ``chargeclosest``: take the closest candidate, ask it, and count that as activity."""
-        destination = min(queue, key=lambda d: queue[d].distance)
+        destination = min(queue.items(), key=_item_distance)[0]
         candidate = queue.pop(destination)
         data = queue is self._ask_data
         candidate.asked_at, candidate.data = now, data
@@ -293,7 +295,7 @@ class Lookup:
         to.add(destination)
 
     def _trash_furthest(self, queue: dict[bytes, Candidate]) -> None:
-        destination = max(queue, key=lambda d: queue[d].distance)
+        destination = max(queue.items(), key=_item_distance)[0]
         del queue[destination]
         self._trash.add(destination)
 
@@ -304,8 +306,12 @@ class Lookup:
 
 
 def _closest_distance(queue: dict[bytes, Candidate]) -> int:
-    return min((c.distance for c in queue.values()), default=_FAR)
+    return min(map(_distance, queue.values()), default=_FAR)
 
 
 def _furthest_distance(queue: dict[bytes, Candidate]) -> int:
-    return max((c.distance for c in queue.values()), default=0)
+    return max(map(_distance, queue.values()), default=0)
+
+
+def _item_distance(item: tuple[bytes, Candidate]) -> int:
+    return item[1].distance

@@ -20,43 +20,39 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from array import array
 
 from mule.contract.profile import WindowCap
 
-_INDEX_BYTES = 4
-
 
 class RateSketch:
-    __slots__ = ("_cells", "_depth", "_mask", "_secret", "_width")
+    __slots__ = ("_cells", "_mask", "_rows", "_secret", "_words")
 
     def __init__(self, width: int, depth: int, secret: bytes) -> None:
         if width < 1 or width & (width - 1) or depth < 1:
             raise ValueError("a rate sketch needs a power-of-two width and depth >= 1")
-        self._width = width
-        self._depth = depth
         self._mask = width - 1
         self._secret = secret[: hashlib.blake2b.MAX_KEY_SIZE]
         self._cells = array("d", [-math.inf]) * (width * depth)
+        self._words = struct.Struct(f"<{depth}I")  # one little-endian index word per row
+        self._rows = range(0, width * depth, width)  # each row's first cell
 
     @property
     def memory_bytes(self) -> int:
         return self._cells.itemsize * len(self._cells)
 
     def _indices(self, key: bytes) -> list[int]:
-        digest = hashlib.blake2b(key, digest_size=_INDEX_BYTES * self._depth, key=self._secret).digest()
-        width, mask = self._width, self._mask
-        return [
-            row * width + (int.from_bytes(digest[row * _INDEX_BYTES : (row + 1) * _INDEX_BYTES], "little") & mask)
-            for row in range(self._depth)
-        ]
+        digest = hashlib.blake2b(key, digest_size=self._words.size, key=self._secret).digest()
+        mask = self._mask
+        return [row + (word & mask) for row, word in zip(self._rows, self._words.unpack(digest), strict=True)]
 
     def allow(self, key: bytes, now: float, cap: WindowCap) -> bool:
         """Count one event for ``key`` at ``now`` if its bucket has room; otherwise refuse and count nothing."""
         cells = self._cells
         indices = self._indices(key)
         interval = cap.window / cap.limit
-        arrival = max(min(cells[i] for i in indices), now)
+        arrival = max(min([cells[i] for i in indices]), now)
         if arrival - now > (cap.limit - 1) * interval:
             return False
         arrival += interval
