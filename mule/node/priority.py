@@ -2,8 +2,8 @@
 
 mule hands each message off at an instant it drew; a node that must wait for a busy CPU hands off late, and an
 observer with a clock sees lateness (docs/constancy.md). Measured on a 2-core host with every core saturated: at
-equal priority 16-31 % of hand-offs were more than 2 ms late and the constancy bench told that node from an idle
-one; at ``Nice=-10`` 3-4 % were, and it could not. The node does not renice itself (that needs privileges it
+equal priority 4.5 % of hand-offs were more than 2 ms late and the constancy bench told that node from an idle
+one; at ``Nice=-10`` 0.2 % were, and it could not. The node does not renice itself (that needs privileges it
 should not hold); docs/deploy.md's unit sets ``Nice=``, and ``mule run`` says so when it is missing.
 """
 
