@@ -26,6 +26,7 @@ import uvloop
 
 from mule._core import IMPLEMENTATION
 from mule.bench.constancy import controls
+from mule.bench.constancy.forked import fork
 from mule.bench.constancy.probe import BURST, ProbePlan, ProbeProcess
 from mule.bench.constancy.wire import SocketTransport, socket_pair
 from mule.clock import LoopClock
@@ -199,15 +200,7 @@ def serve() -> int:
     for line in sys.stdin:
         pids = []
         for spec, out in json.loads(line):
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    code = main([spec, out])
-                finally:
-                    sys.stderr.flush()
-                    os._exit(code)
-            pids.append(pid)
+            pids.append(fork(lambda spec=spec, out=out: main([spec, out])))
         codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
         print(json.dumps(codes), flush=True)
     return 0

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import time
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 
+from mule.bench.constancy.forked import fork
 from mule.bench.constancy.wire import frame
 from mule.kad import messages
 from mule.kad.opcodes import RequestType
@@ -133,19 +132,14 @@ class ProbeProcess:
         """Fork now (before the caller builds an event loop or changes its priority); ``sock`` is the probe's end."""
         go_read, self._go = os.pipe()
         self._results, results_write = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:
-            code = 1
-            try:
-                os.close(self._go)
-                os.close(self._results)
-                _serve(plan, sock, go_read, results_write)
-                code = 0
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                sys.stderr.flush()
-                os._exit(code)
+
+        def work() -> int:
+            os.close(self._go)
+            os.close(self._results)
+            _serve(plan, sock, go_read, results_write)
+            return 0
+
+        self._pid = fork(work)
         os.close(go_read)
         os.close(results_write)
         sock.close()
