@@ -10,6 +10,19 @@ class Timer(Protocol):
     def cancel(self) -> None: ...
 
 
+class HeapTimer:
+    """A timer a clock keeps in its own heap: cancelling only marks it, the clock skips it when it comes up."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class Clock(Protocol):
     def now(self) -> float: ...
 

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 
 from mule._core import JitterSampler
+from mule.clock.base import HeapTimer
 from mule.clock.timerfd import TimerFd
 
 ON_TIME = 0.0003
@@ -48,23 +49,12 @@ TICK = 0.001
 sub-phase, not their whole period)."""
 
 
-class _LoopTimer:
-    __slots__ = ("callback", "cancelled")
-
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
 class LoopClock:
     __slots__ = ("_armed", "_dither", "_handed_off", "_heap", "_sequence", "_timer", "_wake_ups", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop if loop is not None else asyncio.get_running_loop()
-        self._heap: list[tuple[float, int, _LoopTimer]] = []
+        self._heap: list[tuple[float, int, HeapTimer]] = []
         self._sequence = itertools.count()
         self._timer: TimerFd | None = None
         """The kernel timer the loop polls, made on first use (a clock nobody schedules on holds no descriptor)."""
@@ -85,8 +75,8 @@ class LoopClock:
             return None
         return now + self._dither.draw()
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> _LoopTimer:
-        timer = _LoopTimer(callback)
+    def call_at(self, when: float, callback: Callable[[], None]) -> HeapTimer:
+        timer = HeapTimer(callback)
         heapq.heappush(self._heap, (when, next(self._sequence), timer))
         if self._heap[0][2] is timer:
             self._wake_up_at(when)

@@ -12,16 +12,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-
-class _VirtualTimer:
-    __slots__ = ("callback", "cancelled")
-
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
+from mule.clock.base import HeapTimer
 
 
 class VirtualClock:
@@ -29,14 +20,14 @@ class VirtualClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
-        self._heap: list[tuple[float, int, _VirtualTimer]] = []
+        self._heap: list[tuple[float, int, HeapTimer]] = []
         self._sequence = itertools.count()
 
     def now(self) -> float:
         return self._now
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> _VirtualTimer:
-        timer = _VirtualTimer(callback)
+    def call_at(self, when: float, callback: Callable[[], None]) -> HeapTimer:
+        timer = HeapTimer(callback)
         now = self._now
         heapq.heappush(self._heap, (when if when > now else now, next(self._sequence), timer))
         return timer
