@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +14,8 @@ import mule._core as core
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
+
+CAP_SYS_NICE = 23  # linux/capability.h
 
 
 def _twin(implementation: str) -> SimpleNamespace:
@@ -38,3 +42,16 @@ def twin(request: pytest.FixtureRequest) -> SimpleNamespace:
 def both_twins() -> tuple[SimpleNamespace, SimpleNamespace]:
     """The compiled and the pure-Python twin together, for differential tests."""
     return _twin("cython"), _twin("python")
+
+
+@pytest.fixture(scope="session")
+def taken_niceness() -> int:
+    """The niceness a node started from this process runs at: the deployed one when root or RLIMIT_NICE allow it
+    (worked out from the rules, not by taking it, which cannot be undone), else this process's own."""
+    from mule.node.priority import DEPLOYED_NICE
+
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    status = Path("/proc/self/status").read_text().splitlines()
+    effective = int(next(line.split()[1] for line in status if line.startswith("CapEff:")), 16)
+    may_lower = bool(effective >> CAP_SYS_NICE & 1) or 20 - resource.getrlimit(resource.RLIMIT_NICE)[0] <= DEPLOYED_NICE
+    return DEPLOYED_NICE if may_lower and current > DEPLOYED_NICE else current

@@ -22,7 +22,7 @@ from mule.config.lock import DataDirLock, DataDirLocked
 from mule.i2p.keys import KEY_FILE_NAME, KeyFileError, load_keys
 from mule.node.config import ConfigError, SamAddress, default_data_dir, prepare_data_dir, remove_stale_temporaries
 from mule.node.identity import read_kad_id, read_udp_key
-from mule.node.priority import priority_advice
+from mule.node.priority import priority_advice, take_deployed_priority
 from mule.node.runner import Stopped, run_until_signal, unless_stopped
 
 if TYPE_CHECKING:
@@ -111,11 +111,22 @@ def run(args: argparse.Namespace) -> int:
         with DataDirLock(data_dir):
             remove_stale_temporaries(data_dir)
             check_state_files(data_dir)
+            _take_priority()
             return run_until_signal(lambda stop: serve(settings, data_dir, stop))
     except DataDirLocked as exc:
         raise CommandError(str(exc), Exit.LOCKED) from exc
     except (ConfigError, KeyFileError) as exc:
         raise CommandError(str(exc), Exit.CONFIG) from exc
+
+
+def _take_priority() -> None:
+    """Before the event loop starts any thread (niceness is per thread and inherited)."""
+    priority = take_deployed_priority()
+    if priority.raised:
+        log.info("priority raised: niceness %d -> %d (docs/deploy.md)", priority.before, priority.after)
+    advice = priority_advice(priority.after)
+    if advice is not None:
+        log.warning("%s", advice)
 
 
 def check_state_files(data_dir: Path) -> None:
@@ -152,9 +163,6 @@ async def serve(settings: Settings, data_dir: Path, stop: asyncio.Event) -> int:
 
     started = time.monotonic()
     sam = settings.sam
-    advice = priority_advice()
-    if advice is not None:
-        log.warning("%s", advice)
     log.info("data dir %s (locked by us); contacting the SAM bridge at %s", data_dir, sam)
     try:
         version = await unless_stopped(sam_hello(sam), stop)

@@ -1,10 +1,12 @@
-"""The deployed-priority advice: one line below Nice=-10, nothing at or above it."""
+"""The deployed priority: taken when the OS allows; otherwise one line of advice below Nice=-10, none at or above."""
 
 from __future__ import annotations
 
 import os
 
-from mule.node.priority import DEPLOYED_NICE, priority_advice
+import pytest
+
+from mule.node.priority import DEPLOYED_NICE, priority_advice, take_deployed_priority
 
 
 def test_below_the_deployed_priority_the_advice_names_the_fix():
@@ -21,3 +23,32 @@ def test_at_or_above_the_deployed_priority_there_is_nothing_to_say():
 
 def test_without_an_argument_it_reads_this_process():
     assert (priority_advice() is None) == (os.getpriority(os.PRIO_PROCESS, 0) <= DEPLOYED_NICE)
+
+
+class FakeNiceness:
+    """This thread's niceness as the kernel keeps it, with or without the right to lower it."""
+
+    def __init__(self, niceness: int, *, may_lower: bool) -> None:
+        self.niceness, self.may_lower = niceness, may_lower
+
+    def get(self, which: int, who: int) -> int:
+        return self.niceness
+
+    def set(self, which: int, who: int, niceness: int) -> None:
+        if niceness < self.niceness and not self.may_lower:
+            raise PermissionError(13, "Permission denied")
+        self.niceness = niceness
+
+
+@pytest.mark.parametrize(
+    ("start", "may_lower", "after"), [(0, True, DEPLOYED_NICE), (0, False, 0), (5, False, 5), (-15, True, -15)]
+)
+def test_the_node_takes_the_deployed_priority_only_when_allowed_and_never_lowers_it(
+    monkeypatch: pytest.MonkeyPatch, start: int, may_lower: bool, after: int
+) -> None:
+    kernel = FakeNiceness(start, may_lower=may_lower)
+    monkeypatch.setattr(os, "getpriority", kernel.get)
+    monkeypatch.setattr(os, "setpriority", kernel.set)
+    priority = take_deployed_priority()
+    assert (priority.before, priority.after, priority.raised) == (start, after, after < start)
+    assert (priority_advice(priority.after) is None) == (after <= DEPLOYED_NICE)

@@ -54,6 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.compare:
         return summary.compare_files(*args.compare, out=args.out if args.out != Path("constancy-report") else None)
     from mule.bench.constancy import controls, runner
+    from mule.node.priority import DEPLOYED_NICE, priority_advice
 
     settings = dict(runner.QUICK if args.quick else runner.FULL)
     if args.blocks:
@@ -65,18 +66,24 @@ def handle(args: argparse.Namespace) -> int:
         if unknown:
             raise CommandError(f"unknown condition(s): {', '.join(sorted(unknown))}", Exit.USAGE)
         chosen = tuple(c for c in runner.CONDITIONS if c.name in wanted)
-    if any(c.needs_priority for c in chosen) and not runner.can_lower_niceness():
-        skipped = ", ".join(c.name for c in chosen if c.needs_priority)
+    niceness = runner.node_niceness()
+    if priority_advice(niceness) is not None:
         print(
-            f"constancy: {skipped} skipped: lowering the node's niceness needs root (CAP_SYS_NICE) or RLIMIT_NICE",
+            f"constancy: the nodes run at niceness {niceness} here, the hogs' own (raising it to {DEPLOYED_NICE} "
+            "needs root, CAP_SYS_NICE or RLIMIT_NICE): loaded measures a node at equal priority",
             file=sys.stderr,
             flush=True,
         )
-        chosen = tuple(c for c in chosen if not c.needs_priority)
     if args.leak is not None and args.leak not in controls.CONTROLS:
         raise CommandError(f"--leak must be one of {', '.join(controls.CONTROLS)}", Exit.USAGE)
     plan = runner.Plan(
-        int(settings["blocks"]), float(settings["duration"]), float(settings["rate"]), args.seed, chosen, args.leak
+        int(settings["blocks"]),
+        float(settings["duration"]),
+        float(settings["rate"]),
+        args.seed,
+        chosen,
+        args.leak,
+        niceness,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     print(

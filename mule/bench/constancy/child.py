@@ -5,9 +5,9 @@
 (``wire.py``), as production's come from i2pd's forwarding, through a ``TracedTransport``. The probe and the
 flooders (``probe.py``) are forked before the loop is built and talk to it over that socket, each request from a
 peer of its own (no per-peer limit, an exact causal link). A request's instant is the probe's ``send``, a reply's
-the node's hand-off; both on CLOCK_MONOTONIC, which every process on the host shares. CPU affinity, niceness
-and the leaky controls apply to the node's process only; a full table and the user's lookups are set up here;
-CPU hogs are the parent's.
+the node's hand-off; both on CLOCK_MONOTONIC, which every process on the host shares. CPU affinity, the deployed
+priority (taken as ``mule run`` takes it) and the leaky controls apply to the node's process only; a full table and
+the user's lookups are set up here; CPU hogs are the parent's.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from mule.bench.constancy.wire import SocketTransport, socket_pair
 from mule.clock import LoopClock
 from mule.contract import WindowCap
 from mule.contract.profile import PRODUCTION, PROFILE_V2, profile_for_tests
+from mule.node.priority import take_deployed_priority
 from mule.node.service import NodeService
 from mule.transport.memory import random_destination
 from mule.transport.trace import TracedTransport, TraceRecord
@@ -61,8 +62,6 @@ class Spec:
     """User keyword searches started per second (the client role), each on a fresh random keyword."""
     control: str | None = None
     cpus: list[int] | None = None
-    nice: int | None = None
-    """Run the node at this niceness (a condition measuring the deployment unit's ``Nice=``)."""
     upkeep_only: bool = False
     start_at: float | None = None
     """Monotonic instant to start probing (two nodes on one host start together)."""
@@ -183,8 +182,7 @@ def main(argv: list[str]) -> int:
     probe = ProbeProcess(plan, probe_end) if plan is not None else None  # forked before any of the node's settings
     if spec.cpus:
         os.sched_setaffinity(0, spec.cpus)
-    if spec.nice is not None:
-        os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
+    take_deployed_priority()  # as ``mule run`` does
     controls.apply(spec.control)
     started = time.monotonic()
     result = uvloop.run(run(spec, SocketTransport(node_end), plan, probe))

@@ -113,7 +113,8 @@ def main_figure(by_condition: Mapping[str, Sequence[Run]], summary: Mapping[str,
         kinds.append(pair["kind"])
     y = np.arange(len(labels))
     ax.errorbar(accuracies, y, xerr=[lows, highs], fmt="none", ecolor="grey")
-    ax.scatter(accuracies, y, c=["tab:red" if k == "control" else "tab:blue" for k in kinds], zorder=3)
+    colours = {"control": "tab:red", "limit": "tab:grey"}
+    ax.scatter(accuracies, y, c=[colours.get(k, "tab:blue") for k in kinds], zorder=3)
     ax.axvline(0.5, color="k", ls="--", lw=1, label="chance")
     ax.axvline(0.55, color="tab:blue", ls=":", label="target for conditions (≤ 55 %)")
     ax.axvline(0.9, color="tab:red", ls=":", label="controls (≥ 90 %)")

@@ -2,7 +2,7 @@
 
 Every block runs each condition once, in a fresh random order, so slow drifts of the machine
 (other users, thermal state) fall on every condition alike. CPU hogs are started for the
-``loaded`` and ``loaded_nice`` runs only and stopped right after each; two long-lived nodes record
+``loaded`` and ``loaded_equal`` runs only and stopped right after each; two long-lived nodes record
 upkeep for the whole measurement (one correct, one with the fixed-tick control).
 """
 
@@ -22,7 +22,6 @@ import numpy as np
 
 import mule
 from mule.bench.constancy.child import Spec
-from mule.node.priority import DEPLOYED_NICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +35,25 @@ class Condition:
     nodes: int = 1
     control: bool = False
     """A negative control: a deliberately leaky node that must be told apart from ``idle``."""
+    hogs_at_node_priority: bool = False
+    """The hogs run at the node's own niceness instead of the default one."""
+    limit: bool = False
+    """A host the node cannot outrank: measured and reported with its result, not judged by the verdict."""
 
     @property
-    def needs_priority(self) -> bool:
-        """Whether the run lowers the node's niceness, which needs CAP_SYS_NICE (root) or a high RLIMIT_NICE."""
-        nice = self.spec.get("nice")
-        return isinstance(nice, int) and nice < 0
+    def kind(self) -> str:
+        return "control" if self.control else "limit" if self.limit else "condition"
 
 
 CONDITIONS: tuple[Condition, ...] = (
     Condition("idle", "compiled core, both cores, empty table, quiet, no hogs"),
-    Condition("loaded", "every core saturated by CPU hogs", hogs=True),
+    Condition("loaded", "every core saturated by CPU hogs at the default priority", hogs=True),
     Condition(
-        "loaded_nice",
-        f"every core saturated by CPU hogs, the node at the deployment unit's Nice={DEPLOYED_NICE}",
-        spec={"nice": DEPLOYED_NICE},
+        "loaded_equal",
+        "limit: every core saturated by CPU hogs at the node's own priority",
         hogs=True,
+        hogs_at_node_priority=True,
+        limit=True,
     ),
     Condition("pure", "pure-Python core (MULE_NO_EXTENSIONS=1)", env={"MULE_NO_EXTENSIONS": "1"}),
     Condition("onecore", "pinned to one core (sched_setaffinity)", one_core=True),
@@ -75,6 +77,8 @@ class Plan:
     conditions: tuple[Condition, ...]
     leak: str | None = None
     """Apply this control to every node (a deliberately leaky build, for ``--compare``)."""
+    niceness: int = 0
+    """The niceness every node runs at here: what ``mule run`` takes (``node_niceness``)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -84,6 +88,7 @@ class Plan:
             "seed": self.seed,
             "conditions": {c.name: c.what for c in self.conditions},
             "leak": self.leak,
+            "niceness": self.niceness,
         }
 
 
@@ -154,18 +159,24 @@ def finish_child(process: subprocess.Popen[bytes], out: Path) -> dict[str, objec
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def can_lower_niceness(nice: int = DEPLOYED_NICE) -> bool:
-    """Whether a child of this process may run at ``nice`` (tried in a throwaway process: it cannot be undone)."""
-    probe = f"import os; os.setpriority(os.PRIO_PROCESS, 0, {nice})"
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False).returncode == 0
+def node_niceness() -> int:
+    """The niceness a node started from here runs at: each run takes the deployed priority as ``mule run`` does,
+    which only root, CAP_SYS_NICE or RLIMIT_NICE allow (tried in a throwaway process: it cannot be undone)."""
+    probe = "from mule.node.priority import take_deployed_priority as t; print(t().after)"
+    done = subprocess.run([sys.executable, "-c", probe], env=child_env({}), capture_output=True, text=True, check=True)
+    return int(done.stdout)
 
 
 class Hogs:
-    """One busy process per core for as long as the context lasts."""
+    """One busy process per core, at ``niceness`` (None: this process's), for as long as the context lasts."""
+
+    def __init__(self, niceness: int | None = None) -> None:
+        self._niceness = niceness
 
     def __enter__(self) -> Hogs:
+        nice = "" if self._niceness is None else f"import os; os.setpriority(os.PRIO_PROCESS, 0, {self._niceness})\n"
         self._processes = [
-            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)
+            subprocess.Popen([sys.executable, "-c", f"{nice}while True: pass"]) for _ in range(os.cpu_count() or 1)
         ]
         time.sleep(0.3)  # let the scheduler spread them
         return self
@@ -215,7 +226,7 @@ def measure(plan: Plan, progress: Callable[[str], None]) -> list[dict[str, objec
                 done += 1
                 elapsed = time.monotonic() - started
                 progress(
-                    f"[{done:3d}/{total}] block {block + 1}/{plan.blocks} {condition.name:<9} "
+                    f"[{done:3d}/{total}] block {block + 1}/{plan.blocks} {condition.name:<12} "
                     f"{len(runs[0]['delays']):6,d} replies  {time.monotonic() - run_started:4.1f} s  "
                     f"elapsed {elapsed / 60:4.1f} min  eta {elapsed / done * (total - done) / 60:4.1f} min"
                 )
@@ -249,6 +260,6 @@ def _run(condition: Condition, plan: Plan, block: int, seed: int, server: ForkSe
         for node in range(condition.nodes)
     ]
     if condition.hogs:
-        with Hogs():
+        with Hogs(plan.niceness if condition.hogs_at_node_priority else None):
             return server.run(specs)
     return server.run(specs)

@@ -42,10 +42,9 @@ def build(plan: Plan, runs: Sequence[Run], machine: str, *, permutations: int) -
         pairs.append(analysis.compare(odd, even, "idle (odd)", "idle (even)", "null", permutations=permutations))
     for condition in plan.conditions:
         if condition.name != BASELINE and grouped.get(condition.name):
-            kind = "control" if condition.control else "condition"
             pairs.append(
                 analysis.compare(
-                    idle, grouped[condition.name], BASELINE, condition.name, kind, permutations=permutations
+                    idle, grouped[condition.name], BASELINE, condition.name, condition.kind, permutations=permutations
                 )
             )
     upkeep = {
@@ -91,6 +90,11 @@ def verdict(result: Mapping[str, object]) -> dict[str, object]:
     for pair in pairs:  # type: ignore[union-attr]
         pair["distinguishable"] = bool(told(pair))  # type: ignore[index]
     leaks = [f"{p['b']} ({', '.join(told(p))})" for p in pairs if p["kind"] == "condition" and told(p)]  # type: ignore[union-attr,index]
+    limits = [
+        f"{p['b']} " + (f"told apart ({', '.join(told(p))})" if told(p) else "not told apart")
+        for p in pairs  # type: ignore[union-attr]
+        if p["kind"] == "limit"  # type: ignore[index]
+    ]
     controls = [p for p in pairs if p["kind"] == "control"]  # type: ignore[union-attr,index]
     missed = [p["b"] for p in controls if not p["distinguishable"]]
     upkeep = result["upkeep"]
@@ -111,6 +115,7 @@ def verdict(result: Mapping[str, object]) -> dict[str, object]:
         )
         + f"; negative controls caught {caught}/{len(controls)}"
         + (f" (MISSED: {', '.join(missed)})" if missed else "")
+        + (f"; beyond the node's reach, not judged: {', '.join(limits)}" if limits else "")
         + (f"; unreliable on this machine (they told idle from idle): {', '.join(unreliable)}" if unreliable else "")
     )
     return {
