@@ -40,13 +40,12 @@ def take_deployed_priority() -> Priority:
     return Priority(before, os.getpriority(os.PRIO_PROCESS, 0))
 
 
-def priority_advice(niceness: int | None = None) -> str | None:
+def priority_advice(niceness: int) -> str | None:
     """One line for the log when the node runs at a lower priority than deployed (None when it does not)."""
-    current = os.getpriority(os.PRIO_PROCESS, 0) if niceness is None else niceness
-    if current <= DEPLOYED_NICE:
+    if niceness <= DEPLOYED_NICE:
         return None
     return (
-        f"running at niceness {current} (raising it to {DEPLOYED_NICE} needs root, CAP_SYS_NICE or RLIMIT_NICE): "
+        f"running at niceness {niceness} (raising it to {DEPLOYED_NICE} needs root, CAP_SYS_NICE or RLIMIT_NICE): "
         f"when this host's CPUs are busy, messages can leave milliseconds late, which an observer can measure; "
         f"run the node at Nice={DEPLOYED_NICE} (docs/deploy.md)"
     )

@@ -21,10 +21,6 @@ def test_at_or_above_the_deployed_priority_there_is_nothing_to_say():
     assert priority_advice(-20) is None
 
 
-def test_without_an_argument_it_reads_this_process():
-    assert (priority_advice() is None) == (os.getpriority(os.PRIO_PROCESS, 0) <= DEPLOYED_NICE)
-
-
 class FakeNiceness:
     """This thread's niceness as the kernel keeps it, with or without the right to lower it."""
 

@@ -54,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.compare:
         return summary.compare_files(*args.compare, out=args.out if args.out != Path("constancy-report") else None)
     from mule.bench.constancy import controls, runner
-    from mule.node.priority import DEPLOYED_NICE, priority_advice
+    from mule.node.priority import DEPLOYED_NICE
 
     settings = dict(runner.QUICK if args.quick else runner.FULL)
     if args.blocks:
@@ -67,7 +67,7 @@ def handle(args: argparse.Namespace) -> int:
             raise CommandError(f"unknown condition(s): {', '.join(sorted(unknown))}", Exit.USAGE)
         chosen = tuple(c for c in runner.CONDITIONS if c.name in wanted)
     niceness = runner.node_niceness()
-    if priority_advice(niceness) is not None:
+    if niceness > DEPLOYED_NICE:
         print(
             f"constancy: the nodes run at niceness {niceness} here, the hogs' own (raising it to {DEPLOYED_NICE} "
             "needs root, CAP_SYS_NICE or RLIMIT_NICE): loaded measures a node at equal priority",
