@@ -44,6 +44,24 @@ def both_twins() -> tuple[SimpleNamespace, SimpleNamespace]:
     return _twin("cython"), _twin("python")
 
 
+def _effective_capabilities() -> int:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line.split()[1] for line in status if line.startswith("CapEff:")), 16)
+
+
+@pytest.fixture(scope="session")
+def release_priority_allowed() -> bool:
+    """Whether the rules let a thread of this process take SCHED_FIFO at the release thread's priority."""
+    from mule.node.priority import RELEASE_PRIORITY
+
+    rtprio = resource.getrlimit(resource.RLIMIT_RTPRIO)[0]
+    return (
+        bool(_effective_capabilities() >> CAP_SYS_NICE & 1)
+        or rtprio == resource.RLIM_INFINITY
+        or rtprio >= RELEASE_PRIORITY
+    )
+
+
 @pytest.fixture(scope="session")
 def taken_niceness() -> int:
     """The niceness a node started from this process runs at: the deployed one when root or RLIMIT_NICE allow it
@@ -51,7 +69,8 @@ def taken_niceness() -> int:
     from mule.node.priority import DEPLOYED_NICE
 
     current = os.getpriority(os.PRIO_PROCESS, 0)
-    status = Path("/proc/self/status").read_text().splitlines()
-    effective = int(next(line.split()[1] for line in status if line.startswith("CapEff:")), 16)
-    may_lower = bool(effective >> CAP_SYS_NICE & 1) or 20 - resource.getrlimit(resource.RLIMIT_NICE)[0] <= DEPLOYED_NICE
+    may_lower = (
+        bool(_effective_capabilities() >> CAP_SYS_NICE & 1)
+        or 20 - resource.getrlimit(resource.RLIMIT_NICE)[0] <= DEPLOYED_NICE
+    )
     return DEPLOYED_NICE if may_lower and current > DEPLOYED_NICE else current

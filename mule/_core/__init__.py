@@ -26,8 +26,9 @@ from typing import Any
 
 from mule._core.errors import FramingError
 
-TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4", "_rc4")
-_EAGER_MODULES = ("_framing", "_md4", "_rc4")  # compiled twins without numpy or cryptography: cheap to import
+TWIN_MODULES = ("_kadid", "_framing", "_jitter", "_md4", "_rc4", "_release")
+# The compiled twins without numpy or cryptography: cheap to import.
+_EAGER_MODULES = ("_framing", "_md4", "_rc4", "_release")
 _EXPORTS = {
     "id_from_wire": "_kadid",
     "id_to_wire": "_kadid",
@@ -44,6 +45,7 @@ _EXPORTS = {
     "rc4": "_rc4",
     "rc4_md5": "_rc4",
     "rc4_md5_magic": "_rc4",
+    "ReleaseQueue": "_release",
 }
 _SUFFIXES = {"cython": "_c", "python": "_py"}
 
@@ -117,6 +119,7 @@ __all__ = [
     "FramingError",
     "JitterSampler",
     "Reader",
+    "ReleaseQueue",
     "Writer",
     "build",
     "closest_k",

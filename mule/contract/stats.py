@@ -222,8 +222,11 @@ def run_permutation_ks_ad(
     counts = counts.astype(np.float64)
     total = counts.sum(axis=0)
     grand = np.cumsum(total)[:-1] / total.sum()  # the pooled ECDF at each bin's right edge (the last is 1)
+    # An edge with no pooled mass below it (an atom at the minimum: every gap the release thread held to its floor)
+    # or none above it adds nothing: both sides' ECDFs agree there, and 0/0 would poison every sum.
+    inside = (grand > 0.0) & (grand < 1.0)
     weight = np.divide(
-        np.diff(np.concatenate(([0.0], grand))), grand * (1.0 - grand), where=grand < 1.0, out=np.zeros_like(grand)
+        np.diff(np.concatenate(([0.0], grand))), grand * (1.0 - grand), where=inside, out=np.zeros_like(grand)
     )
     rng = np.random.default_rng(seed)
     labels = np.zeros((permutations + 1, len(runs)))

@@ -20,6 +20,7 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mule.i2p import sam_protocol as sam
 from mule.i2p.address import destination_length
@@ -27,6 +28,9 @@ from mule.i2p.errors import SamBadDestination, SamConnectionError, SamFailure, S
 from mule.i2p.keys import DestinationKeys
 from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, SESSION_TIMEOUT_S, ReaderCounters, SamConnection
 from mule.kad.destination import from_base64, to_base64
+
+if TYPE_CHECKING:
+    from mule._core._release_py import ReleaseQueue
 
 DatagramHandler = Callable[[bytes, bytes], None]
 """``handler(source_destination, payload)`` for each inbound datagram with a well-formed sender."""
@@ -103,24 +107,40 @@ class _ForwardedDatagrams(asyncio.DatagramProtocol):
 
 
 class DatagramSession:
-    __slots__ = ("_connection", "_handler", "_spec", "_udp", "counters", "destination", "keys")
+    __slots__ = ("_connection", "_handler", "_release", "_spec", "_udp", "_udp_fd", "counters", "destination", "keys")
 
-    def __init__(self, spec: SessionSpec, handler: DatagramHandler, counters: ReaderCounters | None = None) -> None:
+    def __init__(
+        self,
+        spec: SessionSpec,
+        handler: DatagramHandler,
+        counters: ReaderCounters | None = None,
+        release: ReleaseQueue | None = None,
+    ) -> None:
         self._spec = spec
+        self._release = release
+        """Where the UDP path's datagrams wait for their instants (``mule.transport.release``); None: sent at once."""
         self._handler = handler
         self.counters = counters if counters is not None else ReaderCounters()
         self._connection: SamConnection | None = None
         self._udp: asyncio.DatagramTransport | None = None
+        self._udp_fd = -1
+        """The UDP socket's descriptor, for the release thread (read once: a closed transport no longer has it)."""
         self.keys: DestinationKeys | None = None
         self.destination = b""
 
     @classmethod
     async def create(
-        cls, spec: SessionSpec, handler: DatagramHandler, counters: ReaderCounters | None = None
+        cls,
+        spec: SessionSpec,
+        handler: DatagramHandler,
+        counters: ReaderCounters | None = None,
+        *,
+        release: ReleaseQueue | None = None,
     ) -> DatagramSession:
         """Connect, HELLO, SESSION CREATE (and bind the UDP socket for the UDP path); ``counters`` see what the
-        readers drop or skip (pass the same instance again to keep counting across reconnects)."""
-        session = cls(spec, handler, counters)
+        readers drop or skip (pass the same instance again to keep counting across reconnects); ``release`` puts
+        the UDP path's datagrams on the wire at the instants ``send`` names."""
+        session = cls(spec, handler, counters, release)
         try:
             await session._start()
         except BaseException:
@@ -154,6 +174,7 @@ class DatagramSession:
             except OSError as exc:
                 raise SamConnectionError(f"cannot open a UDP socket for forwarded datagrams: {exc}") from exc
             forward = (connection.local_host, int(self._udp.get_extra_info("sockname")[1]))
+            self._udp_fd = self._udp.get_extra_info("socket").fileno()
         self.keys = await connection.create_session(
             spec.session_id,
             spec.keys,
@@ -169,8 +190,9 @@ class DatagramSession:
     def is_open(self) -> bool:
         return self._connection is not None and self._connection.is_open
 
-    def send(self, destination: bytes, payload: bytes) -> None:
-        """Hand one datagram to the bridge on this session's path; never waits. Raises only ``SamFailure``."""
+    def send(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
+        """Hand one datagram to the bridge on this session's path, at monotonic instant ``at`` if the session has
+        a release queue (else at once); never waits. Raises only ``SamFailure``."""
         connection = self._connection
         if connection is None or not connection.is_open:
             raise SamConnectionError("SAM session is closed")
@@ -179,10 +201,15 @@ class DatagramSession:
             connection.send_datagram(destination, payload)
             return
         datagram = sam.udp_datagram(self._spec.session_id, to_base64(destination), payload)
+        address = (connection.peer_host, self._spec.bridge_udp_port)
+        if self._release is not None and at is not None:
+            if self._udp.is_closing() or not self._release.release_at(at, self._udp_fd, datagram, address):
+                raise SamConnectionError("UDP socket towards the bridge is closed or its release queue full")
+            return
         try:
             if self._udp.get_write_buffer_size() > 0:
                 raise SamConnectionError("UDP socket towards the bridge is congested")
-            self._udp.sendto(datagram, (connection.peer_host, self._spec.bridge_udp_port))
+            self._udp.sendto(datagram, address)
         except (OSError, RuntimeError) as exc:  # uvloop raises RuntimeError on a socket closed under us
             raise SamConnectionError(f"cannot send to the bridge's UDP port: {exc}") from exc
 
@@ -204,10 +231,14 @@ class DatagramSession:
             with contextlib.suppress(SamFailure):
                 await self._connection.close()
         if self._udp is not None:
+            if self._release is not None:  # the socket's number may be reused at once: nothing queued may reach it
+                self._release.discard(self._udp_fd)
             self._udp.close()
 
     def _udp_lost(self, exc: Exception | None) -> None:
         # Without its UDP socket the session can neither send nor receive: end it, so that its owner reconnects.
+        if self._release is not None:  # called before the socket closes: nothing queued may reach a reused number
+            self._release.discard(self._udp_fd)
         if self._connection is not None:
             self._connection.abort(SamConnectionError(f"UDP socket for forwarded datagrams lost ({exc or 'closed'})"))
 

@@ -28,6 +28,7 @@ from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, ReaderCounters, SamConne
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.node.config import SamAddress
 from mule.transport.interface import Datagram, Transport, TransportError
+from mule.transport.release import LEAD, ReleaseThread
 
 MAX_DATAGRAM_BYTES = 10240
 """iMule's SAM_DGRAM_PAYLOAD_MAX (kad-wire.md §1.4): a peer's receive buffer holds no more."""
@@ -94,6 +95,8 @@ class SamTransport(Transport):
         """Sessions recreated after a drop (for logs and tests)."""
         self.counters = ReaderCounters()
         """Lines skipped and datagrams dropped by the session readers, across reconnects."""
+        self._release: ReleaseThread | None = None
+        """On the UDP path, the thread that puts each datagram on the bridge's UDP port at the shaper's instant."""
 
     @property
     def local_destination(self) -> bytes:
@@ -106,6 +109,14 @@ class SamTransport(Transport):
         if self._stream_keys is None:
             raise RuntimeError("SamTransport is not open")
         return self._stream_keys.public
+
+    @property
+    def release_lead(self) -> float:  # type: ignore[override]
+        return LEAD if self._settings.path is DatagramPath.UDP else 0.0
+
+    async def _create(self, spec: SessionSpec) -> DatagramSession:
+        release = self._release.queue if self._release is not None else None
+        return await DatagramSession.create(spec, self._deliver, self.counters, release=release)
 
     @property
     def is_up(self) -> bool:
@@ -128,7 +139,14 @@ class SamTransport(Transport):
             signature_type=settings.signature_type,
             options=dict(settings.options),
         )
-        self._session = await DatagramSession.create(self._spec, self._deliver, self.counters)
+        if settings.path is DatagramPath.UDP:
+            self._release = ReleaseThread()
+            self._release.start()
+        try:
+            self._session = await self._create(self._spec)
+        except BaseException:
+            self._close_release()
+            raise
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def receive(self) -> Datagram:
@@ -140,11 +158,17 @@ class SamTransport(Transport):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
             self._supervisor = None
+        self._close_release()  # first: what it holds leaves at its instant (at most LEAD away) on a live session
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+    def _close_release(self) -> None:
+        if self._release is not None:
+            self._release.close()
+            self._release = None
+
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
         """Raises only ``TransportError``: the shaper's hand-off catches nothing else."""
         if len(payload) > MAX_DATAGRAM_BYTES:
             raise TransportError(f"datagram of {len(payload)} bytes exceeds {MAX_DATAGRAM_BYTES}")
@@ -152,7 +176,7 @@ class SamTransport(Transport):
         if session is None:
             raise TransportError("SAM session is down")
         try:
-            session.send(destination, payload)
+            session.send(destination, payload, at)
         except SamFailure as exc:
             raise TransportError(str(exc)) from exc
 
@@ -184,7 +208,7 @@ class SamTransport(Transport):
         while True:
             await self._sleep(self._settings.reconnect.delay(attempt, self._unit.draw()))
             try:
-                session = await DatagramSession.create(spec, self._deliver, self.counters)
+                session = await self._create(spec)
             except SamFailure as exc:
                 _log.info("SAM reconnect attempt %d failed: %s", attempt + 1, exc)
                 attempt += 1

@@ -6,6 +6,11 @@ equal priority 4.5 % of hand-offs were more than 2 ms late and the constancy ben
 one; at ``Nice=-10`` 0.2 % were, and it could not. So the node raises itself to ``Nice=-10`` when it already may
 (root, CAP_SYS_NICE, or an RLIMIT_NICE that allows it); it never asks for more. Otherwise docs/deploy.md's unit
 sets ``Nice=``, and ``mule run`` says so when it is missing.
+
+The release thread (``mule.transport.release``), which puts each datagram on the wire at its instant, asks for more
+when the OS already allows it: SCHED_FIFO at the lowest real-time priority (root, CAP_SYS_NICE, or an RLIMIT_RTPRIO
+of at least 1, which docs/deploy.md's unit sets), so that no ordinary process can delay a hand-off whatever its
+niceness.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 
 DEPLOYED_NICE = -10
 """The niceness the node takes when it may, the one docs/deploy.md's systemd unit sets, and the bench measures."""
+RELEASE_PRIORITY = 1
+"""The release thread's SCHED_FIFO priority: the lowest, above every ordinary process, below the kernel's own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +56,12 @@ def priority_advice(niceness: int) -> str | None:
         f"when this host's CPUs are busy, messages can leave milliseconds late, which an observer can measure; "
         f"run the node at Nice={DEPLOYED_NICE} (docs/deploy.md)"
     )
+
+
+def take_release_priority() -> bool:
+    """Put the calling thread under SCHED_FIFO at ``RELEASE_PRIORITY`` if the OS allows; whether it did."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RELEASE_PRIORITY))  # 0: the calling thread
+    except OSError:  # no CAP_SYS_NICE and no RLIMIT_RTPRIO (or a cgroup without real-time time): not ours to take
+        return False
+    return True

@@ -5,9 +5,11 @@ hold it), binds the sans-IO delay queue, caps and gate to a ``Clock``, and hands
 message off at its own release instant (several due at once leave in shuffled order).
 Release instants are anchored at the receipt of the
 datagram that caused the message (``submit(..., received=)``), so the node's own work time
-never shows. A wake-up the clock finds late (``Clock.retry_at``) is not used for a hand-off:
-the message goes back in the queue for a dithered instant, so hand-offs carry no phase of
-the host's scheduler. At release a message is sent, or silently dropped if it missed its deadline
+never shows. A transport with a release thread (``Transport.release_lead``) gets each message
+that long before its instant and puts it on the wire at the instant itself; for any other, a
+wake-up the clock finds late (``Clock.retry_at``) is not used for a hand-off: the message goes
+back in the queue for a dithered instant, so hand-offs carry no phase of the host's scheduler.
+At release a message is sent, or silently dropped if it missed its deadline
 (planned release + the profile's slack: never sent late), a cap is full or the transport
 refuses it: all of these are congestion, never retried here and never answered
 faster. The caller learns nothing from ``submit``.
@@ -154,6 +156,10 @@ class Shaper:
         self.counters = Counters()
         self._aims: dict[int, tuple[float, int]] = {}
         """Messages put back by the clock (``retry_at``: a late wake-up), by ``id`` -> (new aim, times refused)."""
+        self._lead = transport.release_lead
+        """Seconds before its instant each message goes to the transport. A transport with a release thread
+        (``mule.transport.release``) puts it on the wire at the instant itself, so the loop's own wake-up lateness
+        never shows; 0: the hand-off is the send, and late wake-ups are refused (``retry_at``)."""
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._closed = False
@@ -267,12 +273,12 @@ class Shaper:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = due
-        self._timer = self._clock.call_at(due, self._release_due)
+        self._timer = self._clock.call_at(due - self._lead, self._release_due)
 
     def _release_due(self) -> None:
         self._timer = self._timer_at = None
         try:
-            self._release(self._queue.pop_due(self._clock.now()))
+            self._release(self._queue.pop_due(self._clock.now() + self._lead))
         finally:
             # Even if a transport or observer raised something unexpected, later messages still leave on time.
             if not self._closed:
@@ -282,15 +288,19 @@ class Shaper:
         clock = self._clock
         observer = self._observer
         aims = self._aims
+        lead = self._lead
         for message in due.messages:
             now = clock.now()
-            aim, refused = aims.pop(id(message), (message.planned, 0))
-            if refused < RETRIES and now <= message.planned + self._slack:  # what is already lost is not retried
-                retry = clock.retry_at(aim)
-                if retry is not None:
-                    aims[id(message)] = (retry, refused + 1)
-                    self._queue.defer(message, retry)
-                    continue
+            if lead:  # the release thread keeps the instant: no wake-up of the loop's shows on the wire
+                now = max(now, message.planned)
+            else:
+                aim, refused = aims.pop(id(message), (message.planned, 0))
+                if refused < RETRIES and now <= message.planned + self._slack:  # what is already lost is not retried
+                    retry = clock.retry_at(aim)
+                    if retry is not None:
+                        aims[id(message)] = (retry, refused + 1)
+                        self._queue.defer(message, retry)
+                        continue
             outcome = self._hand_off(message, now)
             if outcome is not Outcome.CAPPED:
                 self.lateness.record(message.planned, now)
@@ -302,23 +312,24 @@ class Shaper:
                 for _ in range(count):
                     observer(Release(Outcome.VOID, planned, now, None))
 
-    def _hand_off(self, message: Message, now: float) -> Outcome:
+    def _hand_off(self, message: Message, at: float) -> Outcome:
+        """Send ``message`` at instant ``at``: now, or its planned instant when a release thread keeps it."""
         # The deadline first: a message the host could not release in time is gone, whatever the caps say.
-        if now > message.planned + self._slack:
+        if at > message.planned + self._slack:
             self.counters.congested += 1
             self.counters.expired += 1
             return Outcome.EXPIRED
         # The global cap is checked before the per-peer one is charged, and charged after it passes, so a
         # message refused by one cap never uses up the other.
-        if not self._global.has_room(now) or (
+        if not self._global.has_room(at) or (
             message.kind is Kind.RESPONSE
-            and not self._responses.allow(message.destination, now, self.profile.responses_per_peer)
+            and not self._responses.allow(message.destination, at, self.profile.responses_per_peer)
         ):
             self.counters.capped += 1
             return Outcome.CAPPED
-        self._global.allow(now)
+        self._global.allow(at)
         try:
-            self._transport_send(message.destination, message.payload)
+            self._transport_send(message.destination, message.payload, at)
         except TransportError:
             self.counters.congested += 1
             return Outcome.CONGESTED

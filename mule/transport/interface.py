@@ -8,11 +8,15 @@ nothing else can put bytes on the wire (tests/shaper proves nobody else calls it
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-SendDatagram = Callable[[bytes, bytes], None]
-"""``send(destination, payload)``: hand one datagram to the network, never blocking."""
+
+class SendDatagram(Protocol):
+    """``send(destination, payload, at)``: hand one datagram to the network for monotonic instant ``at`` (None:
+    now), never blocking. A transport whose ``release_lead`` is 0 sends at once: the shaper's ``at`` is then now."""
+
+    def __call__(self, destination: bytes, payload: bytes, at: float | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,9 @@ class Transport(abc.ABC):
     """A datagram endpoint with one local I2P destination."""
 
     _sender_claimed = False
+    release_lead = 0.0
+    """Seconds before its instant the shaper hands this transport a datagram: a transport with a release thread
+    (``mule.transport.release``) puts it on the wire at the instant itself; 0: it sends when handed."""
 
     def claim_sender(self) -> SendDatagram:
         if self._sender_claimed:
@@ -66,5 +73,6 @@ class Transport(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
-        """Send one datagram; raise ``TransportError`` when it cannot go out. Only the shaper reaches this."""
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
+        """Send one datagram at instant ``at`` (None: now); raise ``TransportError`` when it cannot go out. Only the
+        shaper reaches this."""

@@ -109,7 +109,7 @@ class MemoryTransport(Transport):
         if not self._inbox.full():
             self._inbox.put_nowait(datagram)
 
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
         if not self._open:
             raise TransportError("endpoint is closed")
         self._hub._carry(self._destination, destination, payload)

@@ -53,7 +53,9 @@ _KAD_FRAMES = frozenset({Protocol.KAD, Protocol.KAD_PACKED})
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
     t: float
-    """Monotonic seconds (the traced node's clock): hand-off to the inner sender, or taken from ``receive``."""
+    """Monotonic seconds (the traced node's clock): taken from ``receive``, or the instant an outbound datagram
+    is handed to the network (the shaper's ``at``: the hand-off itself, or the instant a release thread aims at;
+    the constancy bench replaces the latter with the instant the thread measured)."""
     dir: str
     """``"in"`` or ``"out"``."""
     seq: int
@@ -126,9 +128,13 @@ class TracedTransport(Transport):
     def peer_hash(self, destination: bytes) -> str:
         return hashlib.blake2b(destination, digest_size=8, key=self._salt).hexdigest()
 
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
-        now = self._clock.now()
-        self._inner_send(destination, payload)  # a TransportError propagates: the router never saw it, no record
+    @property
+    def release_lead(self) -> float:  # type: ignore[override]
+        return self._inner.release_lead
+
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
+        self._inner_send(destination, payload, at)  # a TransportError propagates: the router never saw it, no record
+        now = self._clock.now() if at is None else at
         peer = self.peer_hash(destination)
         op = frame_opcode(payload)
         self._record(now, "out", peer, op, len(payload), self._answered(now, peer, op))

@@ -16,6 +16,7 @@ from mule.bench.constancy.wire import SocketTransport, frame, socket_pair, unfra
 from mule.kad import messages
 from mule.transport.interface import Datagram, SenderAlreadyClaimed
 from mule.transport.memory import random_destination
+from mule.transport.trace import TraceRecord
 
 
 def test_the_socket_transport_round_trips_destinations_and_drops_what_holds_no_destination() -> None:
@@ -68,3 +69,15 @@ def test_a_short_real_run_links_a_reply_with_a_positive_delay_to_every_request(t
     assert len(run["delays"]) == run["requests"]  # each request answered, each reply linked to its request
     assert len(set(run["burst_replies"])) == BURST
     assert min(run["delays"]) > 0
+    # Every reply left from the release thread, none before its instant.
+    assert len(run["lateness"]) >= len(run["sent"]) and min(run["lateness"]) >= 0.0
+
+
+def test_the_trace_takes_the_instants_the_release_thread_measured_and_loses_what_the_kernel_refused() -> None:
+    def record(t: float, direction: str, seq: int) -> TraceRecord:
+        return TraceRecord(t, direction, seq, "peer", 0x00, 10, None)
+
+    records = [record(1.0, "in", 0), record(2.0, "out", 1), record(3.0, "out", 2), record(4.0, "out", 3)]
+    traced, lateness = child.handed_off(records, [(0, 2.00001), (1, -1.0), (2, 4.00002)])
+    assert [(r.dir, r.seq, r.t) for r in traced] == [("in", 0, 1.0), ("out", 1, 2.00001), ("out", 3, 4.00002)]
+    assert lateness == pytest.approx([0.00001, 0.00002])

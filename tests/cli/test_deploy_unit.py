@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import REPO
 
-from mule.node.priority import DEPLOYED_NICE
+from mule.node.priority import DEPLOYED_NICE, RELEASE_PRIORITY
 
 UNIT_BLOCK = re.compile(r"```ini\n# /etc/systemd/system/mule.service\n(.*?)```", re.S)
 
@@ -32,9 +32,11 @@ def test_the_unit_has_the_promised_hardening():
         "PrivateTmp=yes",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
         "RestartPreventExitStatus=2 3",
-        f"Nice={DEPLOYED_NICE}",  # the priority the constancy bench's loaded_nice condition measures
+        f"Nice={DEPLOYED_NICE}",  # the priority mule run takes and the constancy bench measures
+        f"LimitRTPRIO={RELEASE_PRIORITY}",  # lets the release thread take SCHED_FIFO at that priority, no higher
     ):
         assert re.search(rf"^{re.escape(line)}$", unit, re.M), line
+    assert not re.search(r"^RestrictRealtime=yes$", unit, re.M)  # it would forbid the release thread's SCHED_FIFO
 
 
 def verify(tmp_path: Path, unit: str) -> list[str]:

@@ -4,6 +4,7 @@ a router that drops the session (reconnect with the same destination), and a cle
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
 from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy
 from mule.transport.interface import Datagram, TransportError
+from mule.transport.release import LEAD
 
 PATHS = pytest.mark.parametrize("path", list(DatagramPath))
 DSA_DEST_B64_CHARS = 516
@@ -243,3 +245,33 @@ def test_datagrams_with_a_malformed_sender_or_header_are_dropped(run: Run, tmp_p
         return pending
 
     assert run(scenario()) == (0, 0)
+
+
+def test_the_udp_path_releases_each_datagram_at_its_instant_from_the_release_thread(run: Run, tmp_path: Path) -> None:
+    async def scenario() -> list[tuple[float, float]]:
+        bridge = await FakeBridge().start()
+        arrivals: list[tuple[float, bytes]] = []
+        original = bridge._udp_received
+        bridge._udp_received = lambda data: (arrivals.append((time.monotonic(), data)), original(data))  # type: ignore[method-assign]
+        transport = sam_transport(bridge, tmp_path, DatagramPath.UDP)
+        await transport.open()
+        send = transport.claim_sender()
+        start = time.monotonic() + LEAD
+        aims = {b"p%d" % index: start + 0.002 * (5 - index) for index in range(5)}  # handed over latest first
+        for payload, at in aims.items():
+            send(transport.local_destination, payload, at)
+        for _ in aims:
+            await transport.receive()
+        await transport.close()
+        await bridge.stop()
+        return [(aims[data.rpartition(b"\n")[2]], arrived) for arrived, data in arrivals]
+
+    pairs = run(scenario())
+    assert len(pairs) == 5
+    assert [aim for aim, _ in pairs] == sorted(aim for aim, _ in pairs)  # they left in instant order ...
+    assert all(arrived >= aim for aim, arrived in pairs)  # ... none before its instant
+
+
+@pytest.mark.parametrize(("path", "lead"), [(DatagramPath.UDP, LEAD), (DatagramPath.TCP, 0.0)])
+def test_only_the_udp_path_asks_the_shaper_for_a_lead(tmp_path: Path, path: DatagramPath, lead: float) -> None:
+    assert sam_transport(FakeBridge(), tmp_path, path).release_lead == lead

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
-from mule.node.priority import DEPLOYED_NICE, priority_advice, take_deployed_priority
+from mule.node.priority import DEPLOYED_NICE, priority_advice, take_deployed_priority, take_release_priority
 
 
 def test_below_the_deployed_priority_the_advice_names_the_fix():
@@ -48,3 +49,34 @@ def test_the_node_takes_the_deployed_priority_only_when_allowed_and_never_lowers
     priority = take_deployed_priority()
     assert (priority.before, priority.after, priority.raised) == (start, after, after < start)
     assert (priority_advice(priority.after) is None) == (after <= DEPLOYED_NICE)
+
+
+def _in_a_thread_of_its_own() -> tuple[bool, int]:
+    """``take_release_priority`` in a fresh thread (its policy ends with it): what it said, the policy it left."""
+    outcome: list[tuple[bool, int]] = []
+
+    def body() -> None:
+        taken = take_release_priority()
+        outcome.append((taken, os.sched_getscheduler(0)))
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    return outcome[0]
+
+
+def test_the_release_thread_takes_sched_fifo_exactly_when_the_os_allows_and_says_whether_it_did(
+    release_priority_allowed: bool,
+):
+    taken, policy = _in_a_thread_of_its_own()
+    assert policy == (os.SCHED_FIFO if taken else os.SCHED_OTHER)
+    assert taken == release_priority_allowed
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's own thread is untouched
+
+
+def test_without_the_right_the_release_thread_keeps_its_priority(monkeypatch):
+    def refuse(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    assert _in_a_thread_of_its_own() == (False, os.SCHED_OTHER)

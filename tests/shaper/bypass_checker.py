@@ -31,6 +31,7 @@ WIRE_NAMES = SOCKET_METHODS | frozenset(
         "_writer",  # the SAM connection's socket writer
         "_udp",  # the session's UDP socket
         "_carry",  # the in-memory hub's "wire"
+        "release_at",  # ReleaseQueue.release_at: the release thread sends it at its instant
     }
 )
 """What puts datagram bytes on a socket (or builds them for one), below the transport's send function."""
@@ -50,10 +51,18 @@ ALLOWED = frozenset(
         # Below the transport's _send_datagram, one chain down to the sockets.
         ("mule/transport/memory.py", "MemoryTransport._send_datagram", "_carry"),
         ("mule/bench/constancy/wire.py", "SocketTransport._send_datagram", "sendto"),  # the bench's loopback socket
+        ("mule/bench/constancy/wire.py", "SocketTransport._send_datagram", "release_at"),
         ("mule/i2p/transport.py", "SamTransport._send_datagram", "send"),
         ("mule/i2p/session.py", "DatagramSession.send", "send_datagram"),
         ("mule/i2p/session.py", "DatagramSession.send", "sendto"),
         ("mule/i2p/session.py", "DatagramSession.send", "udp_datagram"),
+        ("mule/i2p/session.py", "DatagramSession.send", "release_at"),
+        # The release queue (mule.transport.release): its thread (the pure twin: its helper process, fed over a
+        # socket pair) puts each queued datagram on its socket; reached only through release_at, above.
+        ("mule/_core/_release_c.pyx", ANYWHERE, "send"),
+        ("mule/_core/_release_c.pyx", ANYWHERE, "sendto"),
+        ("mule/_core/_release_py.py", ANYWHERE, "send"),
+        ("mule/_core/_release_py.py", ANYWHERE, "sendto"),
         ("mule/i2p/session.py", ANYWHERE, "_udp"),  # the session owns its UDP socket (open, close)
         ("mule/i2p/sam_client.py", "SamConnection.send_datagram", "datagram_send_command"),
         ("mule/i2p/sam_client.py", ANYWHERE, "_writer"),  # the connection owns its writer (commands, close)

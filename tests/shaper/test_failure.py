@@ -135,7 +135,7 @@ class FlakyTransport(Transport):
 
     async def close(self) -> None: ...
 
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
         self.attempts.append((destination, payload))
         error = self._error
         if isinstance(error, RuntimeError):

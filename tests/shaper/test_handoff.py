@@ -12,8 +12,9 @@ from shaper_stats import assert_delays_follow_law, make_rig
 
 from mule.clock import VirtualClock
 from mule.contract.profile import PROFILE_V2
-from mule.shaper import Kind, Outcome, Shaper
+from mule.shaper import Kind, Outcome, Release, Shaper
 from mule.shaper.shaper import RETRIES
+from mule.transport.interface import Transport
 
 SEED = b"shaper-handoff".ljust(32, b".")
 WORK = 0.3
@@ -115,3 +116,81 @@ def test_deferral_never_outlives_the_deadline() -> None:
     clock.advance(10.0)
     assert rig.wire == [] and rig.shaper.counters.expired == 50 and rig.shaper.queued_messages == 0
     assert all(r.outcome is Outcome.EXPIRED for r in rig.releases)
+
+
+# --- a transport with a release thread ------------------------------------------------------------------------
+
+LEAD = 0.003
+
+
+class ReleasingTransport(Transport):
+    """Records each hand-over: (instant handed over, instant to leave at, payload), as a release thread gets them."""
+
+    release_lead = LEAD
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.handed: list[tuple[float, float | None, bytes]] = []
+
+    local_destination = stream_destination = b"me"
+
+    async def open(self) -> None: ...
+
+    async def receive(self):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    async def close(self) -> None: ...
+
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
+        self.handed.append((self.clock.now(), at, payload))
+
+
+def _leading(clock: VirtualClock, count: int = 200) -> tuple[Shaper, ReleasingTransport, list[Release]]:
+    transport = ReleasingTransport(clock)
+    releases: list[Release] = []
+    shaper = Shaper(transport, clock, PROFILE_V2, seed=SEED, observer=releases.append)
+    for index in range(count):
+        shaper.submit(b"peer-%d" % index, index.to_bytes(2, "big"), Kind.RESPONSE)
+        clock.advance(0.01)
+    clock.advance(10.0)
+    return shaper, transport, releases
+
+
+def test_with_a_release_thread_each_message_is_handed_over_early_for_the_instant_it_would_leave_at() -> None:
+    rig = make_rig(PROFILE_V2, SEED)  # the same seed and submissions, handed off at the instant itself
+    for index in range(200):
+        rig.shaper.submit(b"peer-%d" % index, index.to_bytes(2, "big"), Kind.RESPONSE)
+        rig.clock.advance(0.01)
+    rig.clock.advance(10.0)
+    clock = RefusingClock(1000.0, refusals=10**6, step=0.0009)  # every wake-up late: the lead makes it moot
+    _, transport, _ = _leading(clock)
+    assert [(at, payload) for _now, at, payload in transport.handed] == [(at, p) for at, _d, p in rig.wire]
+    assert all(now == pytest.approx(at - LEAD) for now, at, _payload in transport.handed)
+    assert clock.asked == []  # no wake-up is refused: the release thread keeps the instant
+
+
+class LateClock(VirtualClock):
+    """Every timer fires ``late`` seconds after its time, as on a loop too busy for the release lead."""
+
+    def __init__(self, start: float, late: float) -> None:
+        super().__init__(start)
+        self.late = late
+
+    def call_at(self, when: float, callback):  # type: ignore[no-untyped-def]
+        return super().call_at(when + self.late, callback)
+
+
+def test_a_loop_later_than_the_lead_hands_over_for_now_never_for_an_instant_already_past() -> None:
+    shaper, transport, releases = _leading(LateClock(1000.0, late=LEAD + 0.002))
+    assert len(transport.handed) == 200 and shaper.counters.expired == 0
+    assert all(now <= at <= now + LEAD for now, at, _payload in transport.handed)  # 2 ms late, within the deadline
+    assert sum(at == now for now, at, _payload in transport.handed) >= 100  # many were past their instant
+    assert all(r.actual >= r.planned for r in releases)  # never handed over for an instant before its own
+
+
+def test_a_loop_later_than_the_deadline_hands_over_nothing_past_it() -> None:
+    shaper, transport, releases = _leading(LateClock(1000.0, late=LEAD + PROFILE_V2.deadline_slack + 0.001))
+    sent = [r for r in releases if r.outcome is Outcome.SENT]
+    assert shaper.counters.expired > 0 and len(sent) + shaper.counters.expired == 200
+    assert all(r.actual <= r.planned + PROFILE_V2.deadline_slack for r in sent)
+    assert [at for _now, at, _payload in transport.handed] == [r.actual for r in sent]

@@ -243,6 +243,8 @@ def condition_summary(runs: Sequence[Run]) -> dict[str, object]:
         "law_ks_p": stats.law_p_value(delays, PROFILE_V2.delay) if delays.size else 1.0,
         "burst_tau_mean": float(np.mean(burst_taus(runs))) if runs else 0.0,
         "expired": int(sum(int(run["expired"]) for run in runs)),  # type: ignore[arg-type]
+        # Handed to the release thread after their instant: the loop was later than the lead (older files: 0).
+        "loop_late": int(sum(int(run.get("loop_late", 0)) for run in runs)),  # type: ignore[arg-type]
         "implementation": sorted({str(run["implementation"]) for run in runs}),
         "contacts": sorted({int(run["contacts"]) for run in runs}),  # type: ignore[arg-type]
         "loadavg": [round(float(run["loadavg"]), 2) for run in runs],  # type: ignore[arg-type]

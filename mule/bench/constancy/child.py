@@ -13,6 +13,7 @@ the user's lookups are set up here; CPU hogs are the parent's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ from mule.contract.profile import PRODUCTION, PROFILE_V2, profile_for_tests
 from mule.node.priority import take_deployed_priority
 from mule.node.service import NodeService
 from mule.transport.memory import random_destination
+from mule.transport.release import ReleaseThread
 from mule.transport.trace import TracedTransport, TraceRecord
 
 NODE_PROFILE = profile_for_tests(base=PRODUCTION, global_send=WindowCap(1 << 20, 1.0), drain=0.0)
@@ -114,9 +116,10 @@ async def run(
                 await asyncio.sleep(0.5)
             end = clock.now()
         await asyncio.sleep(max(0.0, end + DRAIN - clock.now()))
-        lateness = node.shaper.lateness.samples()
         counters = node.shaper.counters
-        await node.stop()
+        loop_late = int(np.count_nonzero(node.shaper.lateness.samples() > 0.0))
+        await node.stop()  # closes the transport: the release thread has sent its last datagram
+    node_records, lateness = handed_off(node_records, transport.handed_off())
     requested: dict[str, float] = {}
     if probe is not None and plan is not None:
         for destination, instant in zip(plan.destinations, probe.instants(), strict=True):
@@ -135,8 +138,29 @@ async def run(
         "end": end,
         "expired": counters.expired,
         "lateness": [round(float(x), 7) for x in lateness],
+        "loop_late": loop_late,
         **samples(node_records, requested),
     }
+
+
+def handed_off(records: list[TraceRecord], instants: list[tuple[int, float]]) -> tuple[list[TraceRecord], list[float]]:
+    """The trace with each outbound record at the instant the release thread's send began (a record's ``t`` is
+    the instant it aimed at), less the datagrams the kernel refused; and each hand-off's lateness against its aim.
+    The n-th outbound record is the n-th datagram the thread was given (a refused hand-over leaves no record)."""
+    measured = dict(instants)
+    traced: list[TraceRecord] = []
+    lateness: list[float] = []
+    order = 0
+    for record in records:
+        if record.dir != "out":
+            traced.append(record)
+            continue
+        instant = measured.get(order, -1.0)
+        order += 1
+        if instant >= 0.0:
+            lateness.append(instant - record.t)
+            traced.append(dataclasses.replace(record, t=instant))
+    return traced, lateness
 
 
 def samples(records: list[TraceRecord], requested: dict[str, float]) -> dict[str, object]:
@@ -185,7 +209,7 @@ def main(argv: list[str]) -> int:
     take_deployed_priority()  # as ``mule run`` does
     controls.apply(spec.control)
     started = time.monotonic()
-    result = uvloop.run(run(spec, SocketTransport(node_end), plan, probe))
+    result = uvloop.run(run(spec, SocketTransport(node_end, ReleaseThread(record=True)), plan, probe))
     result["wall"] = time.monotonic() - started
     Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
     return 0

@@ -171,6 +171,7 @@ CONDITION_HEADER = (
     "lateness p50 / p99 / max (ms)",
     "KS p vs law",
     "expired",
+    "handed over late",
 )
 
 
@@ -205,6 +206,7 @@ def write_html(summary: Mapping[str, object], path: Path) -> None:
                     lateness,
                     row["law_ks_p"],
                     row["expired"],
+                    row.get("loop_late", 0),
                 )
             )
         )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from mule.i2p.address import destination_length
 from mule.transport.interface import Datagram, Transport, TransportError
 from mule.transport.memory import INBOX_DATAGRAMS, random_destination
+from mule.transport.release import LEAD, ReleaseThread
 
 SOCKET_BUFFER = 1 << 20
 """Bytes asked of the kernel for each socket's buffers (it caps them at ``net.core.[rw]mem_max``): room for the
@@ -55,12 +56,14 @@ class _Inbound(asyncio.DatagramProtocol):
 
 
 class SocketTransport(Transport):
-    """The node's end of a ``socket_pair``, on the running event loop."""
+    """The node's end of a ``socket_pair``, on the running event loop; with ``release``, its datagrams leave from
+    that release thread at the shaper's instants, as production's UDP path does (``mule.transport.release``)."""
 
-    __slots__ = ("_destination", "_endpoint", "_inbox", "_socket", "_stream_destination")
+    __slots__ = ("_destination", "_endpoint", "_inbox", "_release", "_socket", "_stream_destination")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, release: ReleaseThread | None = None) -> None:
         self._socket = sock
+        self._release = release
         self._destination = random_destination()
         self._stream_destination = random_destination()
         self._inbox: asyncio.Queue[Datagram] = asyncio.Queue(INBOX_DATAGRAMS)
@@ -74,12 +77,24 @@ class SocketTransport(Transport):
     def stream_destination(self) -> bytes:
         return self._stream_destination
 
+    @property
+    def release_lead(self) -> float:  # type: ignore[override]
+        return LEAD if self._release is not None else 0.0
+
+    def handed_off(self) -> list[tuple[int, float]]:
+        """Each datagram the release thread was given (in order) and the instant its send began (-1: refused)."""
+        return self._release.queue.sent_instants() if self._release is not None else []
+
     async def open(self) -> None:
+        if self._release is not None:
+            self._release.start()
         self._endpoint, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: _Inbound(self._deliver), sock=self._socket
         )
 
     async def close(self) -> None:
+        if self._release is not None:
+            self._release.close()  # what is queued leaves at its instant (at most LEAD away) before the socket shuts
         if self._endpoint is not None:
             self._endpoint.close()
             self._endpoint = None
@@ -95,10 +110,14 @@ class SocketTransport(Transport):
         if not self._inbox.full():
             self._inbox.put_nowait(datagram)
 
-    def _send_datagram(self, destination: bytes, payload: bytes) -> None:
+    def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
         endpoint = self._endpoint
         if endpoint is None or endpoint.is_closing():
             raise TransportError("the bench socket is closed")
+        if self._release is not None and at is not None:
+            if not self._release.queue.release_at(at, self._socket.fileno(), frame(destination, payload)):
+                raise TransportError("the release queue is full")
+            return
         if endpoint.get_write_buffer_size() > 0:
             raise TransportError("the bench socket is congested")
         try:

@@ -1,0 +1,107 @@
+"""Hand-off precision of the release thread (``mule.transport.release``), idle and with every core saturated.
+
+The thread puts each datagram on a loopback UDP socket at the instant it was given. Its lateness (the instant its
+``send`` began minus that instant; a push to keep ``GAP`` between sends counts too) is what an observer of the
+socket could read of the host. Both core twins are measured in one run, each idle and under one CPU hog per core at
+the default priority: the figures are reported (p50 / p99 / max), not judged, as machines differ. What holds on any
+machine is asserted: every datagram leaves, in instant order, none before its instant and no two closer than GAP.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mule.bench.constancy.runner import Hogs
+from mule.node.priority import take_release_priority
+from mule.transport.release import GAP, LEAD, SPIN
+
+DATAGRAMS = 2000
+BATCH = 4  # handed over together every BATCH_EVERY seconds: about 800 datagrams a second, as the constancy bench
+BATCH_EVERY = 0.005
+SPREAD = 0.05
+"""Each instant is LEAD + a uniform draw on [0, SPREAD) after its hand-over, so instants interleave as the law's do."""
+
+
+def release(twin, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Hand DATAGRAMS datagrams to a fresh queue served by its own thread; (lateness, whether they arrived in
+    instant order)."""
+    queue = twin.ReleaseQueue(SPIN, 1024, True, GAP)
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+    ):
+        receiver.bind(("127.0.0.1", 0))
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        receiver.settimeout(5.0)
+        sender.connect(receiver.getsockname())
+
+        def serve() -> None:
+            take_release_priority()
+            queue.run()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        aims: list[float] = []
+        for first in range(0, DATAGRAMS, BATCH):
+            now = time.monotonic()
+            for index in range(first, first + BATCH):
+                aims.append(now + LEAD + rng.uniform(0.0, SPREAD))
+                assert queue.release_at(aims[-1], sender.fileno(), index.to_bytes(4, "big"))
+            time.sleep(BATCH_EVERY)
+        queue.close()
+        thread.join(10.0)
+        order = [int.from_bytes(receiver.recv(16), "big") for _ in range(DATAGRAMS)]
+    handed = dict(queue.sent_instants())
+    lateness = np.array([handed[index] - aims[index] for index in range(DATAGRAMS)])
+    gaps = np.diff(np.sort(list(handed.values())))
+    assert gaps.min() >= GAP  # never two sends closer than the gap, whatever a send costs here
+    return lateness, order == [int(index) for index in np.argsort(aims, kind="stable")]
+
+
+def test_release_thread_precision_idle_vs_every_core_saturated(benchmark, both_twins, capsys) -> None:
+    figures: dict[tuple[str, str], np.ndarray] = {}
+    in_order: list[bool] = []
+
+    def all_four() -> None:
+        for twin in both_twins:
+            lateness, ordered = release(twin, np.random.default_rng(7))
+            figures[(twin.implementation, "idle")] = lateness
+            in_order.append(ordered)
+            with Hogs():
+                time.sleep(0.5)  # let the hogs reach full speed
+                lateness, ordered = release(twin, np.random.default_rng(7))
+            figures[(twin.implementation, "loaded")] = lateness
+            in_order.append(ordered)
+
+    benchmark.pedantic(all_four, rounds=1, iterations=1)
+    lines = [f"release thread lateness, n={DATAGRAMS} per run, {os.cpu_count()} CPUs, one hog per core when loaded"]
+    for (implementation, condition), lateness in figures.items():
+        p50, p99, top = (float(v) * 1e6 for v in np.quantile(lateness, (0.5, 0.99, 1.0)))
+        benchmark.extra_info[f"{implementation}_{condition}_lateness_p99_us"] = p99
+        lines.append(f"  {implementation:<6} {condition:<6} p50 {p50:7.1f} µs  p99 {p99:7.1f} µs  max {top:8.1f} µs")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+
+    for lateness in figures.values():
+        assert lateness.size == DATAGRAMS and lateness.min() >= 0.0  # every datagram left, none before its instant
+    assert all(in_order)
+
+
+@pytest.fixture(scope="module")
+def both_twins():
+    import mule._core as core
+
+    twins = []
+    for implementation in ("cython", "python"):
+        try:
+            module = core.load_twins(implementation)["_release"]
+        except ImportError as exc:
+            pytest.skip(f"compiled core not built: {exc}")
+        twins.append(type("Twin", (), {"implementation": implementation, "ReleaseQueue": module.ReleaseQueue}))
+    return twins
