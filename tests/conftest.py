@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
 import resource
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,6 +33,27 @@ def _twin(implementation: str) -> SimpleNamespace:
     for module in modules.values():
         merged.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
     return SimpleNamespace(**merged)
+
+
+_CLI_HANDLERS = (logging.StreamHandler, logging.handlers.WatchedFileHandler)
+"""What ``mule.cli.logs.configure_logging`` installs (pytest's own handlers are subclasses, never these exactly)."""
+
+
+@pytest.fixture(autouse=True)
+def cli_logging_undone() -> Iterator[None]:
+    """A command run in-process replaces the root logger's handlers with a stream on the ``sys.stderr`` of its
+    moment (under pytest, a capture that closes with the test): undo it, so later tests never log to a closed file."""
+    root = logging.getLogger()
+    before, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in ("mule", "mule.node.service")}
+    yield
+    for handler in root.handlers[:]:
+        if type(handler) in _CLI_HANDLERS and handler not in before:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture(scope="session", params=["cython", "python"])

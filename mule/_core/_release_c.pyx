@@ -2,7 +2,8 @@
 """The release queue, compiled: datagrams handed to UDP sockets at given instants by a thread that holds no GIL.
 
 The pure-Python twin (``_release_py``) sends the same bytes to the same sockets in the same order; only how close to
-each instant it gets differs. ``run`` is the release thread's body: it sleeps on a condition variable of
+each instant it gets differs. ``run`` is the release thread's body: with ``realtime`` it takes SCHED_FIFO where the OS
+allows (``mule.node.priority.take_release_priority``), then it sleeps on a condition variable of
 CLOCK_MONOTONIC (the clock ``time.monotonic()`` reads) until ``spin`` seconds before the earliest instant, then spins
 to the instant itself and sends. Sleeping up to the instant would make every hand-off as late as the host's wake-up
 (a halted vCPU, a C-state, a busy core), which differs between an idle and a loaded host; the spin takes that wake-up
@@ -12,6 +13,8 @@ earliest entry is cheaper than a heap.
 
 import socket
 import struct
+
+from mule.node.priority import take_release_priority
 
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -73,6 +76,7 @@ def _sockaddr(object address):
 
 
 DEF RECORD_CHUNK = 256  # (order, instant) pairs handed back to Python at a time when recording
+DEF LATE_SAMPLES = 1024  # the most recent sends' lateness kept for the node's status
 
 
 cdef inline double _now() noexcept nogil:
@@ -83,7 +87,7 @@ cdef inline double _now() noexcept nogil:
 
 cdef class ReleaseQueue:
     """At most ``capacity`` datagrams waiting for their instants, sent no closer together than ``gap`` seconds;
-    ``record`` keeps each one's hand-off instant."""
+    ``record`` keeps each one's hand-off instant; ``realtime``: the sending thread takes SCHED_FIFO where allowed."""
 
     cdef pthread_mutex_t _mutex
     cdef pthread_cond_t _wake
@@ -101,14 +105,21 @@ cdef class ReleaseQueue:
     cdef Py_ssize_t _failed
     cdef list _sent
     cdef double* _handed
+    cdef double* _late  # a ring of the last LATE_SAMPLES sends' lateness
+    cdef Py_ssize_t _late_count
+    cdef object _realtime
+    cdef bint _want_realtime
 
-    def __cinit__(self, double spin, Py_ssize_t capacity=1024, bint record=False, double gap=0.0):
+    def __cinit__(
+        self, double spin, Py_ssize_t capacity=1024, bint record=False, double gap=0.0, bint realtime=False
+    ):
         cdef pthread_condattr_t attr
         if not (spin >= 0.0) or not (gap >= 0.0) or capacity < 1:
             raise ValueError("a release queue needs spin >= 0, gap >= 0 and capacity >= 1")
         self._entries = <Entry*>malloc(capacity * sizeof(Entry))
         self._handed = <double*>malloc(2 * RECORD_CHUNK * sizeof(double))
-        if self._entries == NULL or self._handed == NULL:
+        self._late = <double*>malloc(LATE_SAMPLES * sizeof(double))
+        if self._entries == NULL or self._handed == NULL or self._late == NULL:
             raise MemoryError()
         self._capacity = capacity
         self._spin = spin
@@ -116,6 +127,8 @@ cdef class ReleaseQueue:
         self._last = -1e300
         self._record = record
         self._sent = []
+        self._realtime = None
+        self._want_realtime = realtime
         pthread_mutex_init(&self._mutex, NULL)
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
@@ -131,6 +144,7 @@ cdef class ReleaseQueue:
                 free(self._entries[i].data)
             free(self._entries)
         free(self._handed)
+        free(self._late)
         pthread_cond_destroy(&self._wake)
         pthread_cond_destroy(&self._sent_one)
         pthread_mutex_destroy(&self._mutex)
@@ -199,14 +213,39 @@ cdef class ReleaseQueue:
         """Datagrams the kernel refused (a full socket buffer, a closed socket): lost, as I2P may lose any."""
         return self._failed
 
+    @property
+    def realtime(self):
+        """Whether the thread that sends runs under SCHED_FIFO (None until ``run`` has begun)."""
+        return self._realtime
+
+    def lateness_samples(self):
+        """How late each of the most recent sends (up to 1,024) began after its instant, in seconds."""
+        cdef Py_ssize_t kept
+        cdef double* copy = <double*>malloc(LATE_SAMPLES * sizeof(double))
+        if copy == NULL:
+            raise MemoryError()
+        with nogil:  # a copy of 8 KiB under the lock: the sending thread never waits on Python
+            pthread_mutex_lock(&self._mutex)
+            kept = min(self._late_count, LATE_SAMPLES)
+            memcpy(copy, self._late, kept * sizeof(double))
+            pthread_mutex_unlock(&self._mutex)
+        try:
+            return [copy[i] for i in range(kept)]
+        finally:
+            free(copy)
+
     def sent_instants(self):
         """With ``record``: each handed datagram's order of scheduling and the instant its send began (-1.0: the
         kernel refused it)."""
         return list(self._sent)
 
-    def run(self):
-        """The release thread's body: returns after ``close`` once the queue is empty."""
+    def run(self, started=None):
+        """The release thread's body: takes SCHED_FIFO (with ``realtime``, where allowed), calls ``started()``,
+        and returns after ``close`` once the queue is empty."""
         cdef Py_ssize_t handed
+        self._realtime = self._want_realtime and take_release_priority()  # for this thread, which keeps instants
+        if started is not None:
+            started()
         while True:
             with nogil:
                 handed = self._serve()
@@ -270,6 +309,9 @@ cdef class ReleaseQueue:
             pthread_cond_broadcast(&self._sent_one)
             if result < 0:
                 self._failed += 1
+            else:
+                self._late[self._late_count % LATE_SAMPLES] = self._last - entry.at
+                self._late_count += 1
             if self._record:
                 self._handed[written] = entry.order
                 self._handed[written + 1] = self._last if result >= 0 else -1.0

@@ -5,12 +5,14 @@ event loop's thread, which costs up to the interpreter's switch interval (measur
 0.04 ms for the compiled twin, and the bench told the two apart). So this twin keeps its clock in a helper process
 of its own (``python -m mule._core._release_py``), with a GIL of its own: ``release_at`` hands the datagram over at
 once (with the socket itself, by SCM_RIGHTS, the first time), and the helper sleeps, spins and sends as the compiled
-twin's thread does, under SCHED_FIFO where allowed. ``run`` is the caller's thread reading the helper's reports
-(what was sent, when, and what ``discard`` dropped); ``discard`` waits for it, so call ``run`` before ``discard``.
+twin's thread does (with ``realtime``, under SCHED_FIFO where allowed: the helper takes it and says whether it did).
+``run`` is the caller's thread reading the helper's reports (what was sent, when, and what ``discard`` dropped);
+``discard`` waits for it, so call ``run`` before ``discard``.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import select
 import socket
@@ -19,11 +21,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _ENTRY = struct.Struct("<dqiH")  # at, order, the caller's descriptor number, port (0: the socket's peer)
 _FD = struct.Struct("<i")
-_SENT = struct.Struct("<qd?")  # order, instant the send began, whether the kernel took it
+_SENT = struct.Struct("<qdd?")  # order, its instant, the instant the send began, whether the kernel took it
 _DROPPED = struct.Struct("<q")
 _QUEUE, _DISCARD, _CLOSE = b"Q", b"D", b"C"
 _REPORT_READY, _REPORT_SENT, _REPORT_DROPPED, _REPORT_DONE = b"r", b"S", b"d", b"c"
@@ -31,11 +34,12 @@ _MESSAGE = 1 << 16  # larger than any datagram mule sends (10,240 bytes of paylo
 _BUFFER = 4 << 20
 _DISCARD_TIMEOUT = 2.0
 _START_TIMEOUT = 10.0
+_LATE_SAMPLES = 1024  # the most recent sends' lateness kept for the node's status, as the compiled twin
 
 
 class ReleaseQueue:
     """At most ``capacity`` datagrams waiting for their instants, sent no closer together than ``gap`` seconds;
-    ``record`` keeps each one's hand-off instant."""
+    ``record`` keeps each one's hand-off instant; ``realtime``: the sending helper takes SCHED_FIFO where allowed."""
 
     __slots__ = (
         "_capacity",
@@ -44,15 +48,20 @@ class ReleaseQueue:
         "_dropped",
         "_failed",
         "_helper",
+        "_helper_realtime",
         "_known",
+        "_late",
         "_pending",
+        "_realtime",
         "_record",
         "_scheduled",
         "_sent",
         "_state",
     )
 
-    def __init__(self, spin: float, capacity: int = 1024, record: bool = False, gap: float = 0.0) -> None:
+    def __init__(
+        self, spin: float, capacity: int = 1024, record: bool = False, gap: float = 0.0, realtime: bool = False
+    ) -> None:
         if not spin >= 0.0 or not gap >= 0.0 or capacity < 1:
             raise ValueError("a release queue needs spin >= 0, gap >= 0 and capacity >= 1")
         self._capacity = capacity
@@ -64,21 +73,26 @@ class ReleaseQueue:
         self._failed = 0
         self._dropped: int | None = None
         self._sent: list[tuple[int, float]] = []
+        self._late: collections.deque[float] = collections.deque(maxlen=_LATE_SAMPLES)
+        self._realtime: bool | None = None
         self._known: set[int] = set()
         """Descriptor numbers the helper holds a copy of."""
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         for end in (self._control, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _BUFFER)
+        arguments = (str(theirs.fileno()), repr(spin), repr(gap), str(int(realtime)))
         with theirs:
             self._helper = subprocess.Popen(
-                [sys.executable, "-m", "mule._core._release_py", str(theirs.fileno()), repr(spin), repr(gap)],
+                [sys.executable, "-m", "mule._core._release_py", *arguments],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
         self._control.settimeout(_START_TIMEOUT)
-        if self._control.recv(_MESSAGE) != _REPORT_READY:  # the helper keeps instants only once it is up
+        ready = self._control.recv(_MESSAGE)
+        if ready[:1] != _REPORT_READY or len(ready) != 2:  # the helper keeps instants only once it is up
             raise OSError("the release helper did not start")
+        self._helper_realtime = bool(ready[1])
         self._control.setblocking(False)
 
     def release_at(self, at: float, fd: int, data: bytes, address: tuple[str, int] | None = None) -> bool:
@@ -140,13 +154,27 @@ class ReleaseQueue:
         """Datagrams the kernel refused (a full socket buffer, a closed socket): lost, as I2P may lose any."""
         return self._failed
 
+    @property
+    def realtime(self) -> bool | None:
+        """Whether what sends (here the helper) runs under SCHED_FIFO (None until ``run`` has begun)."""
+        return self._realtime
+
+    def lateness_samples(self) -> list[float]:
+        """How late each of the most recent sends (up to 1,024) began after its instant, in seconds."""
+        with self._state:
+            return list(self._late)
+
     def sent_instants(self) -> list[tuple[int, float]]:
         """With ``record``: each handed datagram's order of scheduling and the instant its send began (-1.0: the
         kernel refused it)."""
         return list(self._sent)
 
-    def run(self) -> None:
-        """The reporting thread's body: returns after ``close`` once the helper has sent everything queued."""
+    def run(self, started: Callable[[], None] | None = None) -> None:
+        """The reporting thread's body: calls ``started()``, and returns after ``close`` once the helper has sent
+        everything queued."""
+        self._realtime = self._helper_realtime
+        if started is not None:
+            started()
         while True:
             select.select([self._control], [], [], 0.1)
             try:
@@ -157,9 +185,11 @@ class ReleaseQueue:
                 message = b""
             with self._state:
                 if message[:1] == _REPORT_SENT:
-                    order, instant, taken = _SENT.unpack(message[1:])
+                    order, at, instant, taken = _SENT.unpack(message[1:])
                     self._pending -= 1
                     self._failed += not taken
+                    if taken:
+                        self._late.append(instant - at)
                     if self._record:
                         self._sent.append((order, instant if taken else -1.0))
                 elif message[:1] == _REPORT_DROPPED:
@@ -185,12 +215,11 @@ class _Entry:
     data: bytes
 
 
-def _serve(control: socket.socket, spin: float, gap: float) -> None:
+def _serve(control: socket.socket, spin: float, gap: float, realtime: bool) -> None:
     """The helper's loop: keep what the parent hands over, send each at its instant, report each send."""
     from mule.node.priority import take_release_priority
 
-    take_release_priority()
-    control.send(_REPORT_READY)
+    control.send(_REPORT_READY + bytes((realtime and take_release_priority(),)))
     entries: list[_Entry] = []
     sockets: dict[int, socket.socket] = {}
     closing = False
@@ -204,8 +233,14 @@ def _serve(control: socket.socket, spin: float, gap: float) -> None:
             control.send(_REPORT_DONE)
             return
         now = time.monotonic()
-        if not closing and select.select([control], [], [], 0.0)[0]:
-            aim = None  # take every message already there before sending anything
+        due = aim is not None and now >= aim - spin
+        if not closing and not due and select.select([control], [], [], 0.0)[0]:
+            # Take every message already there before choosing what to send, but never once a send is due: taking
+            # one costs tens of µs here, which would push the send past its instant (or a gap past ``gap``) as the
+            # compiled twin, whose queue takes a hand-over under a lock in a few hundred ns, never is. What is handed
+            # over then has an instant at least the lead away (unless the loop was that late), so it still leaves
+            # in instant order.
+            aim = None
         if aim is None or now < aim - spin:
             timeout = None if aim is None else aim - spin - now
             if closing:  # nothing more comes: sleep to the next one
@@ -221,7 +256,7 @@ def _serve(control: socket.socket, spin: float, gap: float) -> None:
         while last < aim:
             last = time.monotonic()
         taken = _send(sockets.get(entry.fd), entry)
-        control.send(_REPORT_SENT + _SENT.pack(entry.order, last, taken))
+        control.send(_REPORT_SENT + _SENT.pack(entry.order, entry.at, last, taken))
 
 
 def _take(
@@ -264,4 +299,4 @@ def _send(sock: socket.socket | None, entry: _Entry) -> bool:
 
 
 if __name__ == "__main__":
-    _serve(socket.socket(fileno=int(sys.argv[1])), float(sys.argv[2]), float(sys.argv[3]))
+    _serve(socket.socket(fileno=int(sys.argv[1])), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1")

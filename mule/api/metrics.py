@@ -73,6 +73,23 @@ class SnapshotCollector(Collector):
             shaper.delay.edges,
             shaper.delay.counts,
         )
+        release = shaper.release
+        if release is not None:
+            yield GaugeMetricFamily(
+                "mule_release_realtime", "1 if the release thread runs under SCHED_FIFO", value=int(release.realtime)
+            )
+            yield CounterMetricFamily(
+                "mule_release_refused", "Datagrams the kernel refused at their instant", value=release.refused
+            )
+            late = GaugeMetricFamily(
+                "mule_release_lateness_seconds",
+                "How late the release thread's recent sends began after their instants",
+                labels=["quantile"],
+            )
+            late.add_metric(["0.5"], release.lateness_p50)
+            late.add_metric(["0.99"], release.lateness_p99)
+            late.add_metric(["1"], release.lateness_max)
+            yield late
         zones = GaugeMetricFamily("mule_zone_contacts", "Contacts per routing zone (leaf)", labels=["zone"])
         for zone in snapshot.zones:
             zones.add_metric([f"{zone.level}:{zone.prefix}"], zone.contacts)

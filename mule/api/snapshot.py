@@ -19,6 +19,7 @@ from mule.contract import Profile
 from mule.node.service import NodeStatus
 from mule.routing import RoutingTable
 from mule.shaper import Counters, Outcome, Release, Shaper
+from mule.transport.release import ReleaseStatus
 
 SNAPSHOT_EVERY = 0.5
 """Seconds of the node's clock a snapshot is served before the next copy."""
@@ -41,6 +42,8 @@ class NodeView(Protocol):
     def table(self) -> RoutingTable: ...
 
     def status(self) -> NodeStatus: ...
+
+    def release_status(self) -> ReleaseStatus | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,9 @@ class ShaperView:
     lateness: Histogram
     delay: Histogram
     """Submit-to-hand-off seconds of every message sent since the API started watching."""
+    release: ReleaseStatus | None
+    """The transport's release thread, which puts each datagram on the wire at its instant (None: it has none, and
+    the hand-off lateness above is the wire's)."""
 
 
 _COUNTERS = tuple(f.name for f in fields(ShaperView) if f.name in {c.name for c in fields(Counters)})
@@ -182,10 +188,10 @@ class Snapshots:
             status=status,
             zones=zones,
             contacts=contacts,
-            shaper=self._shaper_view(node.shaper),
+            shaper=self._shaper_view(node.shaper, node.release_status()),
         )
 
-    def _shaper_view(self, shaper: Shaper) -> ShaperView:
+    def _shaper_view(self, shaper: Shaper, release: ReleaseStatus | None) -> ShaperView:
         profile = shaper.profile
         counters = shaper.counters
         samples = shaper.lateness.samples()
@@ -206,4 +212,5 @@ class Snapshots:
             lateness_quantiles={str(q): float(v) for q, v in zip(LATENESS_QUANTILES, quantiles, strict=True)},
             lateness=Histogram(tuple(float(e) for e in edges), tuple(int(c) for c in counts)),
             delay=self._delays.histogram(),
+            release=release,
         )

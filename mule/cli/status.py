@@ -30,6 +30,18 @@ def call(args: argparse.Namespace, action):  # runs ``action(client)``, API fail
         raise CommandError(f"the node refused: {exc}", code) from exc
 
 
+def release_line(release: dict | None) -> str:
+    """The release thread, which keeps each datagram's instant on the wire (absent on the SAM TCP path)."""
+    if release is None:
+        return "release   none: datagrams leave when the event loop hands them over (the SAM TCP path)"
+    priority = "SCHED_FIFO" if release["realtime"] else "the process's priority (SCHED_FIFO not allowed here)"
+    return (
+        f"release   thread at {priority}: lateness p50 {release['lateness_p50'] * 1e3:.3f} ms "
+        f"p99 {release['lateness_p99'] * 1e3:.3f} ms max {release['lateness_max'] * 1e3:.3f} ms "
+        f"over {release['samples']} sends, {release['refused']} refused by the kernel"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     status, routing, shaper = call(args, lambda c: (c.get("/status"), c.get("/routing"), c.get("/shaper")))
     if args.json:
@@ -50,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         f"({shaper['expired']} past deadline), lateness p50 {quantiles['0.5'] * 1e3:.1f} ms "
         f"p99 {quantiles['0.99'] * 1e3:.1f} ms"
     )
+    print(release_line(shaper.get("release")))
     print(f"faults    {status['faults']}")
     return Exit.OK

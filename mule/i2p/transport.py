@@ -28,7 +28,7 @@ from mule.i2p.sam_client import DEFAULT_SIGNATURE_TYPE, ReaderCounters, SamConne
 from mule.i2p.session import DatagramPath, DatagramSession, SessionSpec
 from mule.node.config import SamAddress
 from mule.transport.interface import Datagram, Transport, TransportError
-from mule.transport.release import LEAD, ReleaseThread
+from mule.transport.release import LEAD, ReleaseStatus, ReleaseThread
 
 MAX_DATAGRAM_BYTES = 10240
 """iMule's SAM_DGRAM_PAYLOAD_MAX (kad-wire.md §1.4): a peer's receive buffer holds no more."""
@@ -114,6 +114,9 @@ class SamTransport(Transport):
     def release_lead(self) -> float:  # type: ignore[override]
         return LEAD if self._settings.path is DatagramPath.UDP else 0.0
 
+    def release_status(self) -> ReleaseStatus | None:
+        return self._release.status() if self._release is not None else None
+
     async def _create(self, spec: SessionSpec) -> DatagramSession:
         release = self._release.queue if self._release is not None else None
         return await DatagramSession.create(spec, self._deliver, self.counters, release=release)
@@ -140,8 +143,7 @@ class SamTransport(Transport):
             options=dict(settings.options),
         )
         if settings.path is DatagramPath.UDP:
-            self._release = ReleaseThread()
-            self._release.start()
+            self._release = await asyncio.to_thread(ReleaseThread.started)
         try:
             self._session = await self._create(self._spec)
         except BaseException:

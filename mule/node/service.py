@@ -39,6 +39,7 @@ from mule.node.outbound import OwnContact, as_kad2
 from mule.routing import RoutingTable
 from mule.shaper import Shaper
 from mule.transport.interface import Transport
+from mule.transport.release import ReleaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,10 @@ class NodeService:
     def _core(self) -> NodeCore:
         assert self.core is not None, "start() first"
         return self.core
+
+    def release_status(self) -> ReleaseStatus | None:
+        """How the transport's release thread fares (None: the transport sends when handed)."""
+        return self._transport.release_status()
 
     def status(self) -> NodeStatus:
         counters = self.shaper.counters

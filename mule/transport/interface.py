@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mule.transport.release import ReleaseStatus
 
 
 class SendDatagram(Protocol):
@@ -41,6 +44,10 @@ class Transport(abc.ABC):
     release_lead = 0.0
     """Seconds before its instant the shaper hands this transport a datagram: a transport with a release thread
     (``mule.transport.release``) puts it on the wire at the instant itself; 0: it sends when handed."""
+
+    def release_status(self) -> ReleaseStatus | None:
+        """How this transport's release thread fares; None: it has none (it sends when handed)."""
+        return None
 
     def claim_sender(self) -> SendDatagram:
         if self._sender_claimed:

@@ -6,7 +6,8 @@ for the scheduler's tick), so an observer could tell an idle host from a loaded 
 (docs/contract.md, "Release thread"). The shaper therefore hands a datagram over ``LEAD`` seconds before its
 instant, and this thread (the core's ``ReleaseQueue``: compiled, it runs without the GIL) wakes ``SPIN`` seconds
 before the instant and spins to it. Where the OS allows it the thread runs under SCHED_FIFO, so no ordinary process
-can delay it (``mule.node.priority.take_release_priority``, which never asks for a privilege).
+can delay it (the queue's ``run`` takes it with ``mule.node.priority.take_release_priority``, which never asks for a
+privilege). ``ReleaseThread.status`` says how it fares: the node's status and API show it.
 
 The thread changes when a datagram leaves, never whether or in which order: the shaper has already applied the caps,
 the deadline and the shuffle, and it is still the only sender (the queue is reached only through a transport's
@@ -16,10 +17,12 @@ the deadline and the shuffle, and it is still the only sender (the queue is reac
 from __future__ import annotations
 
 import logging
+import math
 import threading
+from dataclasses import dataclass
 
 from mule._core import ReleaseQueue
-from mule.node.priority import RELEASE_PRIORITY, take_release_priority
+from mule.node.priority import RELEASE_PRIORITY
 
 LEAD = 0.003
 """Seconds before its instant the shaper hands a datagram to the release thread: several times the event loop's
@@ -35,17 +38,39 @@ host's, and instants that close are rare (at 100 datagrams a second, 0.5 % of ga
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class ReleaseStatus:
+    """How the release thread fares: what an operator checks when an observer could read the host's timing."""
+
+    realtime: bool
+    """Whether it runs under SCHED_FIFO (else an ordinary process on a busy core can delay its sends)."""
+    refused: int
+    """Datagrams the kernel refused (a full socket buffer, a closed socket): lost, as I2P may lose any."""
+    samples: int
+    """Recent sends the lateness figures are taken over (up to 1,024)."""
+    lateness_p50: float
+    lateness_p99: float
+    lateness_max: float
+    """How late those sends began after their instants, in seconds (a push to keep ``GAP`` counts too)."""
+
+
 class ReleaseThread:
     """A ``ReleaseQueue`` and the thread that serves it; ``record`` keeps each datagram's hand-off instant."""
 
-    __slots__ = ("_started", "_thread", "queue", "realtime")
+    __slots__ = ("_started", "_thread", "queue")
 
     def __init__(self, *, record: bool = False) -> None:
-        self.queue = ReleaseQueue(SPIN, 1024, record, GAP)
-        self.realtime = False
-        """Whether the thread got SCHED_FIFO (known once ``start`` returns)."""
+        self.queue = ReleaseQueue(SPIN, 1024, record, GAP, True)
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mule-release", daemon=True)
+
+    @classmethod
+    def started(cls, *, record: bool = False) -> ReleaseThread:
+        """A new release thread, running. This blocks (the pure twin starts a helper process, up to seconds on a
+        loaded host): an event loop runs it in a worker thread."""
+        thread = cls(record=record)
+        thread.start()
+        return thread
 
     def start(self) -> None:
         self._thread.start()
@@ -55,6 +80,22 @@ class ReleaseThread:
         else:
             _log.info("release thread runs at the process's priority (SCHED_FIFO not allowed here)")
 
+    @property
+    def realtime(self) -> bool:
+        """Whether the sending runs under SCHED_FIFO (known once ``start`` returns)."""
+        return bool(self.queue.realtime)
+
+    def status(self) -> ReleaseStatus:
+        late = sorted(self.queue.lateness_samples())
+        return ReleaseStatus(
+            realtime=self.realtime,
+            refused=self.queue.failed,
+            samples=len(late),
+            lateness_p50=_quantile(late, 0.5),
+            lateness_p99=_quantile(late, 0.99),
+            lateness_max=late[-1] if late else 0.0,
+        )
+
     def close(self, timeout: float = 1.0) -> None:
         """Send what is queued at its instants (at most ``LEAD`` away), then end the thread."""
         self.queue.close()
@@ -62,6 +103,14 @@ class ReleaseThread:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        self.realtime = take_release_priority()  # else the thread keeps the priority mule run took
-        self._started.set()
-        self.queue.run()
+        try:
+            self.queue.run(self._started.set)  # takes SCHED_FIFO where allowed, else keeps the priority mule run took
+        finally:
+            self._started.set()  # a queue that failed to run never leaves ``start`` waiting
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted samples (the nearest rank at or above it); 0 without samples."""
+    if not ordered:
+        return 0.0
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]

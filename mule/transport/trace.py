@@ -22,11 +22,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from mule.clock import Clock
 from mule.kad.opcodes import Op, Protocol
 from mule.transport.interface import Datagram, Transport
+
+if TYPE_CHECKING:
+    from mule.transport.release import ReleaseStatus
 
 TRACE_FORMAT = "mule-wire-trace/1"
 OBFUSCATED = "obfuscated"
@@ -131,6 +134,9 @@ class TracedTransport(Transport):
     @property
     def release_lead(self) -> float:  # type: ignore[override]
         return self._inner.release_lead
+
+    def release_status(self) -> ReleaseStatus | None:
+        return self._inner.release_status()
 
     def _send_datagram(self, destination: bytes, payload: bytes, at: float | None = None) -> None:
         self._inner_send(destination, payload, at)  # a TransportError propagates: the router never saw it, no record

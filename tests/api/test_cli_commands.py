@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from mule.api.auth import read_token
+from mule.api.snapshot import SNAPSHOT_EVERY
 from mule.cli import main
+from mule.transport.release import ReleaseStatus
 from tests.api.api_helpers import Running, running_api
+from tests.node.network import settle
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +72,32 @@ def test_status_publish_search_and_token_commands(tmp_path: Path):
             os.chmod(ours._data_dir / "api.token", 0o644)
             code, _ = await _mule(running, "status")
             assert code == 3  # a token readable by others is refused as a config problem
+
+    asyncio.run(scenario())
+
+
+def test_status_and_metrics_show_the_release_thread_where_the_transport_has_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    async def scenario() -> None:
+        async with running_api(tmp_path) as running:
+            ours = running.nodes[-1]
+            code, out = await _mule(running, "status")  # the in-memory transport sends when handed
+            assert code == 0 and "release   none: datagrams leave when the event loop hands them over" in out, out
+            status = ReleaseStatus(True, 2, 900, 12e-6, 31e-6, 4e-4)
+            monkeypatch.setattr(ours, "release_status", lambda: status)
+            await settle(running.clock, SNAPSHOT_EVERY)  # the API serves a fresh copy
+            code, out = await _mule(running, "status")
+            assert (
+                "release   thread at SCHED_FIFO: lateness p50 0.012 ms p99 0.031 ms max 0.400 ms over 900 sends, "
+                "2 refused by the kernel"
+            ) in out, out
+            code, out = await _mule(running, "status", "--json")
+            assert json.loads(out)["shaper"]["release"]["lateness_p99"] == 31e-6
+            async with running.session.get(f"{running.url}/metrics", headers=running.auth) as response:
+                text = await response.text()
+            assert "mule_release_realtime 1.0" in text and "mule_release_refused_total 2.0" in text
+            assert 'mule_release_lateness_seconds{quantile="0.99"} 3.1e-05' in text
 
     asyncio.run(scenario())
 

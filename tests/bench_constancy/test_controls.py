@@ -3,6 +3,7 @@ bench's own leaky controls (the very classes its children load) is caught by the
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from virtual_rig import runs
 
@@ -44,3 +45,17 @@ def test_negative_control_is_caught(clean: list[dict[str, object]], control: typ
     pair = analysis.compare(clean, leaky, "clean", control.__name__, "control", permutations=19)
     assert caught_by in flagged(pair), [(t.name, t.p_value) for t in pair.tests]
     assert pair.distinguishable
+
+
+def test_hand_off_instants_are_read_at_a_microsecond_and_a_microsecond_still_shows() -> None:
+    """Below a microsecond the record says where the bench reads the clock (the pure twin's spin ends some 50 ns
+    later), not what the wire carries: those digits are dropped; a shift of one microsecond is kept."""
+    compiled = {"sent": [7.0000000, 7.00005002, 7.00010004], "delays": [0.25000002]}
+    pure = {"sent": [7.0000000, 7.00005008, 7.00010016], "delays": [0.25000008]}
+    slower = {"sent": [7.0000000, 7.000051, 7.000102], "delays": [0.250001]}
+    gaps = [analysis.run_gaps([run])[0] for run in (compiled, pure, slower)]
+    assert np.allclose(gaps[0], [50e-6, 50e-6], rtol=0, atol=1e-12)
+    assert np.allclose(gaps[1], [50e-6, 50e-6], rtol=0, atol=1e-12)
+    assert np.allclose(gaps[2], [51e-6, 51e-6], rtol=0, atol=1e-12)
+    delays = [analysis.arrays(run, "delays")[0] for run in (compiled, pure, slower)]
+    assert delays == pytest.approx([0.25, 0.25, 0.250001], rel=0, abs=1e-12)

@@ -10,7 +10,7 @@ from pathlib import Path
 from fake_bridge import BridgeThread
 
 from mule.clock import LoopClock
-from mule.contract import PROFILE_V2, PROFILE_V3, DelayLaw, Profile, SlotPlan, WindowCap
+from mule.contract import PROFILE_V2, PROFILE_V3, DelayLaw, Kind, Profile, SlotPlan, WindowCap
 from mule.contract.profile import STORE_KEYWORD, profile_for_tests
 from mule.i2p.session import DatagramPath
 from mule.i2p.transport import SamTransport, SamTransportSettings
@@ -18,8 +18,10 @@ from mule.kad.codec import decode
 from mule.kad.contact import Contact
 from mule.kad.destination import hash_code
 from mule.kad.files.nodes_dat import NodeEntry, write_nodes_dat
+from mule.kad.message import Message
+from mule.kad.messages import KademliaReq
 from mule.kad.obfuscation import deobfuscate, verify_key
-from mule.kad.opcodes import KAD_VERSION
+from mule.kad.opcodes import KAD_VERSION, RequestType
 from mule.node.config import SamAddress
 from mule.node.identity import read_udp_key
 from mule.node.service import NODES_DAT, NodeService
@@ -45,8 +47,8 @@ class Heard:
     at: float
     """``time.monotonic()`` when the peer received it."""
     source: bytes
-    message: str
-    """The Kad message's class name (``KademliaRes``, ``HelloReq``, ...)."""
+    message: Message
+    """The Kad message, decoded."""
 
 
 class Peer:
@@ -76,7 +78,7 @@ class Peer:
             received = deobfuscate(
                 payload, own_id=node.kad_id, own_verify_key_for_sender=verify_key(hash_code(source), secret)
             )
-            self.heard.append(Heard(time.monotonic(), source, type(decode(received.datagram)).__name__))
+            self.heard.append(Heard(time.monotonic(), source, decode(received.datagram)))
             handle(source, payload)
 
         node.on_datagram = recording  # type: ignore[method-assign]
@@ -93,6 +95,18 @@ class Peer:
         if self.node is not None:
             self.served.call(self.node.stop())
             self.node = None
+
+    def ask_for_contacts(self, to: Contact, target: int) -> None:
+        """Send ``to`` a KADEMLIA2_REQ for ``target`` through this peer's shaper: a request of the test's own,
+        whose answer names ``target`` (plain, as iMule may send it; the answer is recorded, not tracked)."""
+        node = self.node
+        assert node is not None
+        request = KademliaReq(RequestType.FIND_NODE, target, to.kad_id, node.kad_id)
+
+        async def submit() -> None:
+            node.shaper.submit(to.udp_dest, request.encode(), Kind.REQUEST)
+
+        self.served.call(submit())
 
     @property
     def contact(self) -> Contact:

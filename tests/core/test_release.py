@@ -17,6 +17,9 @@ from contextlib import contextmanager
 import pytest
 
 SPIN = 0.0003
+ROUNDING = 1e-9
+"""Slack for differences of monotonic instants: at 1e5 s a float's rounding is about 1e-11 s, so an instant aimed
+exactly ``gap`` after another can read a few picoseconds closer."""
 
 
 @contextmanager
@@ -136,7 +139,7 @@ def test_discard_drops_only_what_waits_for_that_socket(twin):
 
 
 @pytest.mark.parametrize("gap", [0.002])
-def test_no_two_sends_are_closer_than_the_gap(twin, gap):
+def test_no_two_sends_are_closer_than_the_gap_and_the_push_counts_as_lateness(twin, gap):
     queue = twin.ReleaseQueue(SPIN, 8, True, gap)
     with udp_pair() as (sender, receiver):
         sender.connect(receiver.getsockname())
@@ -146,10 +149,13 @@ def test_no_two_sends_are_closer_than_the_gap(twin, gap):
                 assert queue.release_at(at, sender.fileno(), data)  # one instant for all three
         assert received(receiver, 3) == [b"a", b"b", b"c"]
         instants = [instant for _, instant in queue.sent_instants()]
-        assert instants[0] >= at and all(b - a >= gap for a, b in itertools.pairwise(instants))
+        assert instants[0] >= at and all(b - a >= gap - ROUNDING for a, b in itertools.pairwise(instants))
+    late = sorted(queue.lateness_samples())  # one kept per send, as `mule status` reads them
+    assert len(late) == 3 and late[0] >= 0.0
+    assert late[1] >= gap - ROUNDING and late[2] >= 2 * gap - ROUNDING
 
 
-def test_a_send_the_kernel_refuses_is_counted_lost(twin):
+def test_a_send_the_kernel_refuses_is_counted_lost_and_has_no_lateness(twin):
     queue = twin.ReleaseQueue(SPIN, 4, True)
     with udp_pair() as (sender, receiver):
         sender.connect(receiver.getsockname())
@@ -159,3 +165,36 @@ def test_a_send_the_kernel_refuses_is_counted_lost(twin):
         queue.run()
     assert queue.failed == 1
     assert queue.sent_instants() == [(0, -1.0)]
+    assert queue.lateness_samples() == []
+
+
+def test_only_the_latest_1024_sends_lateness_is_kept(twin):
+    queue = twin.ReleaseQueue(0.0, 2048, False)
+    with udp_pair() as (sender, receiver):
+        sender.connect(receiver.getsockname())
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        at = time.monotonic()
+        for index in range(1100):
+            assert queue.release_at(at, sender.fileno(), b"%d" % index)
+        queue.close()
+        serving_thread = threading.Thread(target=queue.run)
+        serving_thread.start()
+        serving_thread.join(10.0)
+    kept = queue.lateness_samples()
+    assert len(kept) == 1024 and min(kept) >= 0.0
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_realtime_is_taken_by_what_sends_only_when_asked_and_known_once_run_begins(
+    twin, realtime, release_priority_allowed
+):
+    queue = twin.ReleaseQueue(SPIN, 4, False, 0.0, realtime)
+    assert queue.realtime is None
+    began = threading.Event()
+    thread = threading.Thread(target=queue.run, args=(began.set,), daemon=True)
+    thread.start()
+    assert began.wait(5.0)
+    assert queue.realtime == (realtime and release_priority_allowed)
+    queue.close()
+    thread.join(5.0)
+    assert not thread.is_alive()

@@ -16,7 +16,7 @@ from mule.i2p.sam_protocol import datagram_send_command
 from mule.i2p.session import DatagramPath
 from mule.i2p.transport import MAX_DATAGRAM_BYTES, ReconnectPolicy
 from mule.transport.interface import Datagram, TransportError
-from mule.transport.release import LEAD
+from mule.transport.release import LEAD, ReleaseStatus
 
 PATHS = pytest.mark.parametrize("path", list(DatagramPath))
 DSA_DEST_B64_CHARS = 516
@@ -248,7 +248,7 @@ def test_datagrams_with_a_malformed_sender_or_header_are_dropped(run: Run, tmp_p
 
 
 def test_the_udp_path_releases_each_datagram_at_its_instant_from_the_release_thread(run: Run, tmp_path: Path) -> None:
-    async def scenario() -> list[tuple[float, float]]:
+    async def scenario() -> tuple[list[tuple[float, float]], ReleaseStatus | None]:
         bridge = await FakeBridge().start()
         arrivals: list[tuple[float, bytes]] = []
         original = bridge._udp_received
@@ -262,11 +262,14 @@ def test_the_udp_path_releases_each_datagram_at_its_instant_from_the_release_thr
             send(transport.local_destination, payload, at)
         for _ in aims:
             await transport.receive()
+        status = transport.release_status()
         await transport.close()
         await bridge.stop()
-        return [(aims[data.rpartition(b"\n")[2]], arrived) for arrived, data in arrivals]
+        return [(aims[data.rpartition(b"\n")[2]], arrived) for arrived, data in arrivals], status
 
-    pairs = run(scenario())
+    pairs, status = run(scenario())
+    assert status is not None and (status.samples, status.refused) == (5, 0)  # what `mule status` shows
+    assert 0.0 <= status.lateness_p50 <= status.lateness_p99 <= status.lateness_max
     assert len(pairs) == 5
     assert [aim for aim, _ in pairs] == sorted(aim for aim, _ in pairs)  # they left in instant order ...
     assert all(arrived >= aim for aim, arrived in pairs)  # ... none before its instant
@@ -275,3 +278,16 @@ def test_the_udp_path_releases_each_datagram_at_its_instant_from_the_release_thr
 @pytest.mark.parametrize(("path", "lead"), [(DatagramPath.UDP, LEAD), (DatagramPath.TCP, 0.0)])
 def test_only_the_udp_path_asks_the_shaper_for_a_lead(tmp_path: Path, path: DatagramPath, lead: float) -> None:
     assert sam_transport(FakeBridge(), tmp_path, path).release_lead == lead
+
+
+def test_the_tcp_path_has_no_release_thread_to_report(run: Run, tmp_path: Path) -> None:
+    async def scenario() -> ReleaseStatus | None:
+        bridge = await FakeBridge().start()
+        transport = sam_transport(bridge, tmp_path, DatagramPath.TCP)
+        await transport.open()
+        status = transport.release_status()
+        await transport.close()
+        await bridge.stop()
+        return status
+
+    assert run(scenario()) is None

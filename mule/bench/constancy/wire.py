@@ -15,7 +15,7 @@ from collections.abc import Callable
 from mule.i2p.address import destination_length
 from mule.transport.interface import Datagram, Transport, TransportError
 from mule.transport.memory import INBOX_DATAGRAMS, random_destination
-from mule.transport.release import LEAD, ReleaseThread
+from mule.transport.release import LEAD, ReleaseStatus, ReleaseThread
 
 SOCKET_BUFFER = 1 << 20
 """Bytes asked of the kernel for each socket's buffers (it caps them at ``net.core.[rw]mem_max``): room for the
@@ -80,6 +80,9 @@ class SocketTransport(Transport):
     @property
     def release_lead(self) -> float:  # type: ignore[override]
         return LEAD if self._release is not None else 0.0
+
+    def release_status(self) -> ReleaseStatus | None:
+        return self._release.status() if self._release is not None else None
 
     def handed_off(self) -> list[tuple[int, float]]:
         """Each datagram the release thread was given (in order) and the instant its send began (-1: refused)."""
