@@ -12,6 +12,9 @@ from setuptools import Extension, setup
 # Identical floating-point results in both twins need plain IEEE double steps:
 # no fused multiply-add contraction.
 _COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
+# Translating and compiling the twins one per CPU: a build (pip install, the wheel, the newcomer test) takes about
+# half the time on two CPUs; the objects are the same.
+_JOBS = len(os.sched_getaffinity(0))
 
 
 def _extensions() -> list[Extension]:
@@ -31,8 +34,9 @@ def _extensions() -> list[Extension]:
     ]
     return cythonize(
         extensions,
+        nthreads=_JOBS,
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False, "cdivision": True},
     )
 
 
-setup(ext_modules=_extensions())
+setup(ext_modules=_extensions(), options={"build_ext": {"parallel": _JOBS}})

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mule.quantile import quantile
+
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 TARGET_SECONDS = 0.002  # CPU per timed batch
 CASES: dict[str, Callable[[bool], Case]] = {}
@@ -106,11 +108,11 @@ def measure(built: Case, rounds: int) -> dict[str, Any]:
         ratios = [mine / theirs for mine, theirs in zip(samples[name], base, strict=True)]
         rows[name] = {
             "median_s": statistics.median(samples[name]),
-            "q1_s": _quantile(samples[name], 0.25),
-            "q3_s": _quantile(samples[name], 0.75),
+            "q1_s": quantile(samples[name], 0.25),
+            "q3_s": quantile(samples[name], 0.75),
             "ratio": statistics.median(ratios),
-            "ratio_q1": _quantile(ratios, 0.25),
-            "ratio_q3": _quantile(ratios, 0.75),
+            "ratio_q1": quantile(ratios, 0.25),
+            "ratio_q3": quantile(ratios, 0.75),
             "batch": sizes[name],
         }
     return {"title": built.title, "baseline": built.baseline, "rows": rows, "notes": _notes(built)}
@@ -119,11 +121,6 @@ def measure(built: Case, rounds: int) -> dict[str, Any]:
 def _notes(built: Case) -> dict[str, Any]:
     """The case's notes, those given as functions read after the measurement (counters the rounds moved)."""
     return {key: value() if callable(value) else value for key, value in built.notes.items()}
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _load_cases() -> None:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-def quantile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile by the nearest-rank rule (0.0 for no values): a value that occurred, never interpolated."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))])
+from mule.quantile import quantile
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

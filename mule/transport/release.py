@@ -17,12 +17,12 @@ the deadline and the shuffle, and it is still the only sender (the queue is reac
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from dataclasses import dataclass
 
 from mule._core import ReleaseQueue
 from mule.node.priority import RELEASE_PRIORITY
+from mule.quantile import quantiles
 
 LEAD = 0.003
 """Seconds before its instant the shaper hands a datagram to the release thread: several times the event loop's
@@ -86,14 +86,15 @@ class ReleaseThread:
         return bool(self.queue.realtime)
 
     def status(self) -> ReleaseStatus:
-        late = sorted(self.queue.lateness_samples())
+        late = self.queue.lateness_samples()
+        p50, p99, most = quantiles(late, (0.5, 0.99, 1.0))
         return ReleaseStatus(
             realtime=self.realtime,
             refused=self.queue.failed,
             samples=len(late),
-            lateness_p50=_quantile(late, 0.5),
-            lateness_p99=_quantile(late, 0.99),
-            lateness_max=late[-1] if late else 0.0,
+            lateness_p50=p50,
+            lateness_p99=p99,
+            lateness_max=most,
         )
 
     def close(self, timeout: float = 1.0) -> None:
@@ -107,10 +108,3 @@ class ReleaseThread:
             self.queue.run(self._started.set)  # takes SCHED_FIFO where allowed, else keeps the priority mule run took
         finally:
             self._started.set()  # a queue that failed to run never leaves ``start`` waiting
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    """The ``q`` quantile of sorted samples (the nearest rank at or above it); 0 without samples."""
-    if not ordered:
-        return 0.0
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
