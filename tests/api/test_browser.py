@@ -79,6 +79,10 @@ def test_ui_shows_a_search_streaming_in(tmp_path: Path, nodes: str):
             await page.wait_for("document.querySelectorAll('#status-cards .card').length === 8")
             await page.wait_for("document.querySelectorAll('#dash-zones .zone').length > 0")
             await page.wait_for("document.getElementById('live').textContent === 'live'")
+            # The shaper's figures, the release thread's row last (these memory transports have none).
+            await page.wait_for(
+                "document.getElementById('shaper-figures').textContent.includes('release threadnone: datagrams leave')"
+            )
             await page.screenshot(tmp_path / "ui-dashboard.png")
 
             await page.evaluate(

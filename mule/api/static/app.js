@@ -132,6 +132,14 @@ function fmt(seconds, unit) {
   return unit === "ms" ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`;
 }
 
+// The thread that puts each datagram on the wire at its instant (none on the SAM TCP path): its lateness is µs.
+function releaseText(release) {
+  if (!release) return "none: datagrams leave when the event loop hands them over (the SAM TCP path)";
+  const priority = release.realtime ? "SCHED_FIFO" : "the process's priority (SCHED_FIFO not allowed here)";
+  const late = [release.lateness_p50, release.lateness_p99, release.lateness_max].map((v) => `${(v * 1e6).toFixed(0)} µs`);
+  return `${priority}; lateness p50 / p99 / max ${late.join(" / ")} over ${release.samples} sends; ${release.refused} refused by the kernel`;
+}
+
 function renderShaper(shaper) {
   const law = {
     lawLow: shaper.delay_base,
@@ -149,6 +157,7 @@ function renderShaper(shaper) {
     ["caps hit", `${shaper.capped} capped, ${shaper.over_cap} inputs over cap, ${shaper.overflowed} overflowed`],
     ["congestion", `${shaper.congested} (${shaper.expired} past deadline)`],
     ["lateness p50 / p90 / p99 / max", [q["0.5"], q["0.9"], q["0.99"], shaper.lateness_max].map((v) => fmt(v, "ms")).join(" / ")],
+    ["release thread", releaseText(shaper.release)],
   ];
   $("shaper-figures").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
 }
