@@ -174,10 +174,13 @@ class Hogs:
         self._niceness = niceness
 
     def __enter__(self) -> Hogs:
-        nice = "" if self._niceness is None else f"import os; os.setpriority(os.PRIO_PROCESS, 0, {self._niceness})\n"
-        self._processes = [
-            subprocess.Popen([sys.executable, "-c", f"{nice}while True: pass"]) for _ in range(os.cpu_count() or 1)
-        ]
+        hog = [sys.executable, "-c", "while True: pass"]
+        self._processes = [subprocess.Popen(hog) for _ in range(os.cpu_count() or 1)]
+        if self._niceness is not None:
+            # Set from here, the moment each exists: a hog that set its own would run at this process's niceness
+            # until its interpreter had started, which on a loaded host is longer than the wait below.
+            for process in self._processes:
+                os.setpriority(os.PRIO_PROCESS, process.pid, self._niceness)
         time.sleep(0.3)  # let the scheduler spread them
         return self
 
