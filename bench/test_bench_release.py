@@ -4,7 +4,8 @@ The thread puts each datagram on a loopback UDP socket at the instant it was giv
 ``send`` began minus that instant; a push to keep ``GAP`` between sends counts too) is what an observer of the
 socket could read of the host. Both core twins are measured in one run, each idle and under one CPU hog per core at
 the default priority: the figures are reported (p50 / p99 / max), not judged, as machines differ. What holds on any
-machine is asserted: every datagram leaves, in instant order, none before its instant and no two closer than GAP.
+machine is asserted: every datagram leaves, none before its instant, no two closer than GAP, and in instant order
+(but for one handed over after its instant, which leaves at once: ``in_instant_order``).
 """
 
 from __future__ import annotations
