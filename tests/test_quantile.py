@@ -12,7 +12,7 @@ def test_nearest_rank_picks_a_value_that_occurred():
     values = list(range(1, 101))
     random.Random(1).shuffle(values)
     assert quantiles(values, (0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0)) == (1, 1, 5, 50, 95, 99, 100)
-    assert quantile([0.3, 0.1, 0.2], 0.5) == 0.2  # never the interpolated 0.2 of a pair, always a sample
+    assert quantile([0.4, 0.1, 0.3, 0.2], 0.5) == 0.2  # a sample, never the 0.25 interpolation would give
 
 
 def test_it_agrees_with_the_definition_on_random_samples():
